@@ -1,0 +1,1 @@
+"""The shared vocabulary of tidegate: locations, packages, unknowns. No I/O lives here."""
