@@ -1,0 +1,1 @@
+"""Getting an image's bytes, and verifying every one: references, transports, manifests, blobs, layers."""
