@@ -1,0 +1,110 @@
+"""One layer's tar, walked once as a stream: normalised entries, whiteouts, opaque dirs, links, path safety.
+
+    for entry in walk_layer(stream, what="layer 2"):
+        if entry.kind == "file": ...
+
+Whiteouts are *recorded* (image-spec layer.md "Whiteouts"), never applied here: ``.wh.NAME`` deletes NAME from
+lower layers, ``.wh..wh..opq`` hides every lower entry of its directory. Applying them is
+``tidegate.scan.apply``'s job. Paths are normalised to absolute form; a member whose name has a ``..`` component,
+a hard link that does, or a symlink whose target climbs above the image root is refused (`UnsafePath`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tarfile
+from dataclasses import dataclass
+from typing import IO, Iterator
+
+from tidegate.errors import ArchiveError, UnsafePath
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+
+_KINDS = {
+    tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.CONTTYPE: "file", tarfile.GNUTYPE_SPARSE: "file",
+    tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hardlink",
+    tarfile.CHRTYPE: "char", tarfile.BLKTYPE: "block", tarfile.FIFOTYPE: "fifo",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TarEntry:
+    """One tar member, normalised."""
+
+    path: str
+    """Absolute normalised path (``/usr/bin/perl``); for whiteouts, the path being deleted."""
+    kind: str
+    """``file``, ``dir``, ``symlink``, ``hardlink``, ``char``, ``block``, ``fifo``, ``whiteout``, ``opaque``."""
+    mode: int
+    """Permission bits including setuid/setgid/sticky (``0o4755``)."""
+    uid: int
+    """Owner uid."""
+    gid: int
+    """Owner gid."""
+    size: int
+    """Content size for regular files, else 0."""
+    linkname: str = ""
+    """Symlink target as stored, or the absolute normalised hard-link target."""
+
+
+def normalize_member_path(name: str, what: str) -> str:
+    """``./usr//bin/`` → ``/usr/bin``; a ``..`` component anywhere raises `UnsafePath`."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafePath(f"{what}: tar member {name[:200]!r} has a '..' component (path traversal)")
+    if any("\0" in p for p in parts):
+        raise UnsafePath(f"{what}: tar member {name[:200]!r} has a NUL byte")
+    return "/" + "/".join(parts)
+
+
+def resolve_symlink_target(link_path: str, target: str) -> str | None:
+    """Where `target` points when read from `link_path` inside the image root; None if it climbs above '/'."""
+    base = [] if target.startswith("/") else [p for p in posixpath.dirname(link_path).split("/") if p]
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not base:
+                return None
+            base.pop()
+        else:
+            base.append(part)
+    return "/" + "/".join(base)
+
+
+def walk_layer(stream: IO[bytes], *, what: str) -> Iterator[tuple[TarEntry, tarfile.TarFile, tarfile.TarInfo]]:
+    """Yield each member once, in archive order, with the tarfile (for `extractfile`) and the raw member."""
+    try:
+        tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1024 * 1024)
+    except tarfile.ReadError as e:
+        raise ArchiveError(f"{what}: not a tar stream ({e})") from e
+    try:
+        for m in tf:
+            path = normalize_member_path(m.name, what)
+            base = posixpath.basename(path)
+            if base.startswith(WHITEOUT_PREFIX):
+                parent = posixpath.dirname(path)
+                if base == OPAQUE_MARKER:
+                    yield TarEntry(parent, "opaque", 0, 0, 0, 0), tf, m
+                elif base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+                    continue  # other AUFS metadata (.wh..wh.plnk, …): not part of the filesystem
+                else:
+                    target = posixpath.join(parent, base[len(WHITEOUT_PREFIX):])
+                    yield TarEntry(target, "whiteout", 0, 0, 0, 0), tf, m
+                continue
+            kind = _KINDS.get(m.type, "other")
+            linkname = ""
+            if kind == "hardlink":
+                linkname = normalize_member_path(m.linkname, what + " (hard link target)")
+            elif kind == "symlink":
+                linkname = m.linkname
+                if resolve_symlink_target(path, linkname) is None:
+                    raise UnsafePath(f"{what}: symlink {path} -> {linkname[:200]} points outside the image root")
+            if path == "/" and kind != "dir":
+                raise UnsafePath(f"{what}: tar member replaces the image root with a {kind}")
+            yield TarEntry(path, kind, m.mode, m.uid, m.gid, m.size if kind == "file" else 0, linkname), tf, m
+    except tarfile.TarError as e:
+        raise ArchiveError(f"{what}: corrupt tar stream ({e})") from e
+    except EOFError as e:
+        raise ArchiveError(f"{what}: truncated tar stream") from e

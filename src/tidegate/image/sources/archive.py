@@ -1,0 +1,95 @@
+"""Random access to members of a tar archive (OCI archive, docker archive) without extracting it.
+
+    with TarArchive("image.oci.tar") as tar:
+        data = tar.read_small("index.json", limit=4 << 20)
+        stream = tar.open("blobs/sha256/ab…")
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tarfile
+from typing import BinaryIO
+
+from tidegate.errors import ArchiveError, BlobNotFound, LayerLimitExceeded
+
+
+def norm_member(name: str) -> str:
+    """Normalise an archive member name (``./blobs//x`` → ``blobs/x``)."""
+    return posixpath.normpath(name.lstrip("/")).removeprefix("./")
+
+
+class TarArchive:
+    """An uncompressed tar file whose member table is read once; members are served as streams."""
+
+    def __init__(self, path: str, *, what: str) -> None:
+        self.path = path
+        """Path of the archive on disk."""
+        self.what = what
+        """Name used in messages."""
+        if not os.path.exists(path):
+            raise ArchiveError(f"{what}: no such file")
+        if os.path.isdir(path):
+            raise ArchiveError(f"{what}: is a directory, expected a tar archive (use oci:DIR for a layout)")
+        try:
+            self._tar = tarfile.open(path, mode="r:")
+            self._members: dict[str, tarfile.TarInfo] = {}
+            for m in self._tar:
+                self._members[norm_member(m.name)] = m
+        except (tarfile.TarError, OSError, EOFError) as e:
+            raise ArchiveError(f"{what}: not a readable tar archive ({e})") from e
+        if not self._members:
+            raise ArchiveError(f"{what}: empty or truncated archive")
+
+    def has(self, name: str) -> bool:
+        """True when the archive has a member `name`."""
+        return norm_member(name) in self._members
+
+    def size(self, name: str) -> int:
+        """Size of member `name`."""
+        return self._member(name).size
+
+    def _member(self, name: str) -> tarfile.TarInfo:
+        m = self._members.get(norm_member(name))
+        if m is None:
+            raise BlobNotFound(f"{self.what}: missing {name}")
+        # Follow symlinks and hard links inside the archive (docker save writes <id>/layer.tar links).
+        hops = 0
+        while m.issym() or m.islnk():
+            hops += 1
+            target = m.linkname if m.islnk() else posixpath.join(posixpath.dirname(m.name), m.linkname)
+            nxt = self._members.get(norm_member(target))
+            if nxt is None or hops > 8:
+                raise BlobNotFound(f"{self.what}: {name} links to missing {m.linkname}")
+            m = nxt
+        if not m.isreg():
+            raise ArchiveError(f"{self.what}: {name} is not a regular file")
+        return m
+
+    def open(self, name: str) -> BinaryIO:
+        """A stream over member `name` (reads straight from the archive file)."""
+        m = self._member(name)
+        f = self._tar.extractfile(m)
+        if f is None:  # pragma: no cover - _member ensures a regular file
+            raise BlobNotFound(f"{self.what}: {name} has no content")
+        return f
+
+    def read_small(self, name: str, *, limit: int) -> bytes:
+        """The whole member, refusing members over `limit` bytes."""
+        m = self._member(name)
+        if m.size > limit:
+            raise LayerLimitExceeded(f"{self.what}: {name} is {m.size:,} bytes, over the {limit:,}-byte limit")
+        with self.open(name) as f:
+            data = f.read()
+        if len(data) != m.size:
+            raise ArchiveError(f"{self.what}: {name} is truncated")
+        return data
+
+    def names(self) -> list[str]:
+        """All member names."""
+        return list(self._members)
+
+    def close(self) -> None:
+        """Close the archive file."""
+        self._tar.close()

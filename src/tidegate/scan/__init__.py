@@ -1,0 +1,1 @@
+"""The single-pass engine: verified layers → per-layer results (cacheable) → merged inventory."""

@@ -1,0 +1,159 @@
+"""One streaming pass over one layer: index every entry, spool only claimed files, run their catalogers.
+
+    result = scan_layer(stream, layer=LayerRef(3, diff_id, "RUN …"), dispatcher=d, limits=Limits())
+
+Memory stays bounded: entries are metadata only; a claimed file is spooled once into a
+`SpooledTemporaryFile` (RAM up to `SPOOL_RAM`, then our temp dir) and released after its catalogers ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from typing import IO
+
+from tidegate.catalog.base import CatalogOutput, Cataloger, FileInput
+from tidegate.image.blob import Limits
+from tidegate.image.layer import TarEntry, walk_layer
+from tidegate.model.distro import Distro
+from tidegate.model.finding import Unknown
+from tidegate.model.location import Location
+from tidegate.model.package import Package
+from tidegate.scan.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+SPOOL_RAM = 8 * 1024 * 1024
+"""Claimed files up to this size stay in memory; larger ones go to tidegate's temp dir."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRef:
+    """Identity of the layer being read."""
+
+    index: int
+    """0-based layer index."""
+    diff_id: str
+    """Uncompressed digest (verified)."""
+    created_by: str | None
+    """History step."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    """Everything one layer contributes; cacheable by diff_id + cataloger versions + options."""
+
+    index: int
+    """0-based layer index."""
+    diff_id: str
+    """Uncompressed digest of the layer."""
+    entries: tuple[TarEntry, ...]
+    """Files, dirs, links and devices in archive order (a later duplicate wins)."""
+    whiteouts: tuple[str, ...]
+    """Paths this layer deletes from lower layers."""
+    opaque_dirs: tuple[str, ...]
+    """Directories whose lower-layer contents this layer hides."""
+    packages: tuple[Package, ...]
+    """Packages found in this layer's files."""
+    distros: tuple[Distro, ...]
+    """os-release files parsed in this layer (with `Distro.path`)."""
+    unknowns: tuple[Unknown, ...]
+    """What could not be cataloged here."""
+
+
+def _relocate(out: CatalogOutput, loc: Location) -> CatalogOutput:
+    """The same output found at another path (a hard link to an already cataloged file)."""
+    pkgs = tuple(dataclasses.replace(p, locations=(loc,) + p.locations[1:]) for p in out.packages)
+    distro = dataclasses.replace(out.distro, path=loc.path) if out.distro else None
+    return CatalogOutput(packages=pkgs, unknowns=out.unknowns, distro=distro)
+
+
+def _run(c: Cataloger, fi: FileInput) -> CatalogOutput:
+    try:
+        return c.parse(fi)
+    except Exception as e:  # noqa: BLE001 - a parser bug must not hide the rest of the image
+        log.debug("cataloger %s failed on %s", c.name, fi.location.path, exc_info=True)
+        return CatalogOutput(unknowns=(Unknown(fi.location, f"{c.name} failed: {type(e).__name__}: {e}", c.name),))
+
+
+def scan_layer(stream: IO[bytes], *, layer: LayerRef, dispatcher: Dispatcher, limits: Limits,
+               what: str, tmpdir: str | None = None) -> LayerResult:
+    """Read the layer's tar stream once and return its `LayerResult` (the caller verifies digests at EOF)."""
+    entries: list[TarEntry] = []
+    whiteouts: list[str] = []
+    opaque: list[str] = []
+    packages: list[Package] = []
+    distros: list[Distro] = []
+    unknowns: list[Unknown] = []
+    outputs: dict[str, list[tuple[Cataloger, CatalogOutput]]] = {}
+
+    def loc(path: str) -> Location:
+        return Location(path, layer.index, layer.diff_id, layer.created_by)
+
+    def collect(c: Cataloger, out: CatalogOutput) -> None:
+        packages.extend(out.packages)
+        unknowns.extend(out.unknowns)
+        if out.distro is not None:
+            distros.append(out.distro if out.distro.path else dataclasses.replace(out.distro, path=path))
+
+    for entry, tf, member in walk_layer(stream, what=what):
+        path = entry.path
+        if entry.kind == "whiteout":
+            whiteouts.append(path)
+            continue
+        if entry.kind == "opaque":
+            opaque.append(path)
+            continue
+        entries.append(entry)
+        if entry.kind == "hardlink":
+            _hardlink(entry, dispatcher, outputs, loc(path), collect, unknowns)
+            continue
+        if entry.kind != "file":
+            continue
+        claimants = dispatcher.claimants(path)
+        if not claimants:
+            continue
+        f = tf.extractfile(member)
+        if f is None:
+            continue
+        head_n = max(c.head_bytes for c in claimants)
+        head = f.read(head_n) if head_n else b""
+        claimants = [c for c in claimants if c.wants(path, entry.mode, entry.size, head)]
+        if not claimants:
+            continue
+        fits = [c for c in claimants if entry.size <= min(c.max_bytes, limits.max_file_spool_bytes)]
+        for c in claimants:
+            if c not in fits:
+                unknowns.append(Unknown(loc(path), f"file is {entry.size:,} bytes, over {c.name}'s "
+                                        f"{min(c.max_bytes, limits.max_file_spool_bytes):,}-byte limit", c.name))
+        if not fits:
+            continue
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_RAM, dir=tmpdir) as spool:
+            spool.write(head)
+            shutil.copyfileobj(f, spool, 1024 * 1024)
+            if spool.tell() != entry.size:
+                unknowns.append(Unknown(loc(path), f"short read: {spool.tell():,} of {entry.size:,} bytes", "layer"))
+                continue
+            for c in fits:
+                spool.seek(0)
+                out = _run(c, FileInput(loc(path), spool, entry.size, entry.mode))  # type: ignore[arg-type]
+                collect(c, out)
+                if out.packages or out.distro:
+                    outputs.setdefault(path, []).append((c, out))
+    return LayerResult(layer.index, layer.diff_id, tuple(entries), tuple(whiteouts), tuple(opaque),
+                       tuple(packages), tuple(distros), tuple(unknowns))
+
+
+def _hardlink(entry: TarEntry, dispatcher: Dispatcher, outputs: dict[str, list[tuple[Cataloger, CatalogOutput]]],
+              where: Location, collect: object, unknowns: list[Unknown]) -> None:
+    """A hard link shares its target's bytes: re-use what the target's catalogers found, at the link's path."""
+    done = {c.name: out for c, out in outputs.get(entry.linkname, [])}
+    for c in dispatcher.claimants(entry.path):
+        if c.name in done:
+            collect(c, _relocate(done[c.name], where))  # type: ignore[operator]
+        elif c.head_bytes == 0 and dispatcher.claimants(entry.linkname).count(c) == 0:
+            unknowns.append(Unknown(where, f"hard link to {entry.linkname}, whose content {c.name} did not see", c.name))

@@ -1,0 +1,20 @@
+"""Progress events the engine emits; the CLI injects a rich implementation, libraries get `NullProgress`.
+
+    class Printer(NullProgress):
+        def layer_started(self, index, total, size, what): print(what)
+"""
+
+from __future__ import annotations
+
+
+class NullProgress:
+    """Receives progress events and ignores them. Subclass and override what you need."""
+
+    def layer_started(self, index: int, total: int, size: int, what: str) -> None:
+        """Layer `index` of `total` (stored `size` bytes) begins."""
+
+    def advance(self, nbytes: int) -> None:
+        """`nbytes` more stored bytes of the current layer were read."""
+
+    def layer_done(self, index: int, cached: bool) -> None:
+        """Layer `index` is finished (`cached` when its result came from the cache)."""
