@@ -1,0 +1,373 @@
+"""tidegate's own JSON SBOM: a stable, documented schema (``schemaVersion: "1"``, see docs/json-format.md).
+
+The wire model is a set of frozen pydantic models kept private to this module, converted from the domain
+in one place (`_to_wire`)::
+
+    data = JsonFormat().render(sbom)
+    doc = parse_json_sbom(data)        # validates and returns the plain dict
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tidegate.model.distro import Distro
+from tidegate.model.finding import Unknown
+from tidegate.model.location import Location
+from tidegate.model.package import (
+    ApkEntry,
+    DpkgEntry,
+    GoModule,
+    NpmPackage,
+    Package,
+    PackageMetadata,
+    PythonDist,
+    RpmEntry,
+)
+from tidegate.model.sbom import ImageInfo, LayerInfo, Sbom
+from tidegate.report.base import (
+    TOOL_NAME,
+    Format,
+    InvalidReport,
+    camel,
+    metadata_type,
+    sorted_packages,
+    tool_version,
+)
+
+SCHEMA_VERSION = "1"
+"""Bumped on any incompatible change to the JSON schema (adding optional fields is compatible)."""
+
+
+class _Wire(BaseModel):
+    """Base of every wire model: frozen, unknown keys rejected, camelCase on the wire."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=camel, populate_by_name=True)
+
+
+class _Platform(_Wire):
+    """Wire form of ``image.platform`` (docs/json-format.md)."""
+
+    os: str
+    architecture: str
+    variant: str | None
+
+
+class _Layer(_Wire):
+    """Wire form of ``image.layers[]`` (docs/json-format.md)."""
+
+    index: int
+    digest: str | None
+    diff_id: str
+    media_type: str
+    size: int
+    created_by: str | None
+
+
+class _Image(_Wire):
+    """Wire form of ``image`` (docs/json-format.md)."""
+
+    reference: str
+    transport: str
+    name: str | None
+    tag: str | None
+    manifest_digest: str | None
+    index_digest: str | None
+    config_digest: str
+    media_type: str
+    platform: _Platform
+    layers: list[_Layer]
+    repo_tags: list[str]
+    user: str
+    labels: dict[str, str]
+
+
+class _Distro(_Wire):
+    """Wire form of ``distro`` (docs/json-format.md)."""
+
+    id: str
+    version_id: str
+    codename: str
+    pretty_name: str
+    id_like: list[str]
+    path: str
+
+
+class _Location(_Wire):
+    """Wire form of ``packages[].locations[]`` and ``unknowns[].location`` (docs/json-format.md)."""
+
+    path: str
+    layer_index: int
+    diff_id: str
+    created_by: str | None
+    visible: bool
+
+
+class _DpkgMeta(_Wire):
+    """Wire form of metadata of type ``dpkg-entry`` (docs/json-format.md)."""
+
+    package: str
+    version: str
+    architecture: str
+    source_name: str
+    source_version: str
+    maintainer: str
+    installed_size_kib: int | None
+
+
+class _ApkMeta(_Wire):
+    """Wire form of metadata of type ``apk-entry`` (docs/json-format.md)."""
+
+    package: str
+    version: str
+    architecture: str
+    origin: str
+    maintainer: str
+    license: str
+
+
+class _RpmMeta(_Wire):
+    """Wire form of metadata of type ``rpm-entry`` (docs/json-format.md)."""
+
+    name: str
+    version: str
+    release: str
+    epoch: int | None
+    architecture: str
+    source_rpm: str
+    license: str
+
+
+class _PythonMeta(_Wire):
+    """Wire form of metadata of type ``python-dist`` (docs/json-format.md)."""
+
+    name: str
+    version: str
+    metadata_dir: str
+    installer: str
+    license: str
+
+
+class _NpmMeta(_Wire):
+    """Wire form of metadata of type ``npm-package`` (docs/json-format.md)."""
+
+    name: str
+    version: str
+    from_lockfile: bool
+    license: str
+
+
+class _BuildSetting(_Wire):
+    """Wire form of one Go ``build`` line (docs/json-format.md)."""
+
+    key: str
+    value: str
+
+
+class _GoMeta(_Wire):
+    """Wire form of metadata of type ``go-module`` (docs/json-format.md)."""
+
+    module_path: str
+    version: str
+    go_version: str
+    binary_path: str
+    is_main: bool
+    h1: str
+    replaced_by: str
+    main_path: str
+    build_settings: list[_BuildSetting]
+
+
+_Metadata = _DpkgMeta | _ApkMeta | _RpmMeta | _PythonMeta | _NpmMeta | _GoMeta
+
+
+class _Package(_Wire):
+    """Wire form of ``packages[]`` (docs/json-format.md)."""
+
+    id: str
+    name: str
+    version: str
+    type: str
+    purl: str
+    cataloger: str
+    licenses: list[str]
+    locations: list[_Location]
+    metadata_type: str | None
+    metadata: _Metadata | None
+
+
+class _Unknown(_Wire):
+    """Wire form of ``unknowns[]`` (docs/json-format.md)."""
+
+    source: str
+    reason: str
+    location: _Location | None
+
+
+class _Tool(_Wire):
+    """Wire form of ``tool`` (docs/json-format.md)."""
+
+    name: str
+    version: str
+
+
+class _Document(_Wire):
+    """Wire form of the whole document (docs/json-format.md)."""
+
+    schema_version: str
+    image: _Image
+    distro: _Distro | None
+    packages: list[_Package]
+    unknowns: list[_Unknown]
+    tool: _Tool
+    created: str
+
+
+_META_MODELS: dict[type, type[_Wire]] = {
+    DpkgEntry: _DpkgMeta,
+    ApkEntry: _ApkMeta,
+    RpmEntry: _RpmMeta,
+    PythonDist: _PythonMeta,
+    NpmPackage: _NpmMeta,
+    GoModule: _GoMeta,
+}
+
+
+def _layer(layer: LayerInfo) -> _Layer:
+    return _Layer(
+        index=layer.index,
+        digest=layer.layer_digest,
+        diff_id=layer.diff_id,
+        media_type=layer.media_type,
+        size=layer.size,
+        created_by=layer.created_by,
+    )
+
+
+def _image(img: ImageInfo) -> _Image:
+    return _Image(
+        reference=img.reference,
+        transport=img.transport,
+        name=img.name,
+        tag=img.tag,
+        manifest_digest=img.manifest_digest,
+        index_digest=img.index_digest,
+        config_digest=img.config_digest,
+        media_type=img.manifest_media_type,
+        platform=_Platform(os=img.os, architecture=img.architecture, variant=img.variant),
+        layers=[_layer(layer) for layer in img.layers],
+        repo_tags=list(img.repo_tags),
+        user=img.user,
+        labels=dict(sorted(img.labels)),
+    )
+
+
+def _distro(d: Distro | None) -> _Distro | None:
+    if d is None:
+        return None
+    return _Distro(
+        id=d.id,
+        version_id=d.version_id,
+        codename=d.codename,
+        pretty_name=d.pretty_name,
+        id_like=list(d.id_like),
+        path=d.path,
+    )
+
+
+def _location(loc: Location) -> _Location:
+    return _Location(
+        path=loc.path,
+        layer_index=loc.layer_index,
+        diff_id=loc.diff_id,
+        created_by=loc.created_by,
+        visible=loc.visible,
+    )
+
+
+def _metadata(meta: PackageMetadata | None) -> _Metadata | None:
+    if meta is None:
+        return None
+    values: dict[str, Any] = {name: getattr(meta, name) for name in meta.__dataclass_fields__}
+    if isinstance(meta, GoModule):
+        values["build_settings"] = [_BuildSetting(key=k, value=v) for k, v in meta.build_settings]
+    model = _META_MODELS[type(meta)].model_validate(values)
+    assert isinstance(model, _Metadata)  # the map above only holds members of the union
+    return model
+
+
+def _package(pkg: Package) -> _Package:
+    return _Package(
+        id=pkg.id,
+        name=pkg.name,
+        version=pkg.version,
+        type=pkg.type,
+        purl=pkg.purl,
+        cataloger=pkg.cataloger,
+        licenses=list(pkg.licenses),
+        locations=[_location(loc) for loc in pkg.locations],
+        metadata_type=metadata_type(pkg.metadata),
+        metadata=_metadata(pkg.metadata),
+    )
+
+
+def _unknown(unk: Unknown) -> _Unknown:
+    return _Unknown(
+        source=unk.source,
+        reason=unk.reason,
+        location=None if unk.location is None else _location(unk.location),
+    )
+
+
+def _to_wire(sbom: Sbom) -> _Document:
+    """The one domain → wire conversion."""
+    return _Document(
+        schema_version=SCHEMA_VERSION,
+        image=_image(sbom.image),
+        distro=_distro(sbom.distro),
+        packages=[_package(p) for p in sorted_packages(sbom)],
+        unknowns=[
+            _unknown(u)
+            for u in sorted(
+                sbom.unknowns,
+                key=lambda u: (u.location.path if u.location else "", u.source, u.reason),
+            )
+        ],
+        tool=_Tool(name=TOOL_NAME, version=tool_version(sbom)),
+        created=sbom.created,
+    )
+
+
+def parse_json_sbom(data: bytes | str) -> dict[str, Any]:
+    """Validate a tidegate JSON SBOM against the schema and return it as a plain dict.
+
+    Raises `InvalidReport` (one line naming the first bad field) when it does not match.
+    """
+    try:
+        doc = _Document.model_validate_json(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise InvalidReport(
+            f"not a tidegate JSON SBOM: {where}: {first['msg']} ({e.error_count()} error(s))"
+        ) from e
+    if doc.schema_version != SCHEMA_VERSION:
+        raise InvalidReport(
+            f"unsupported tidegate JSON schemaVersion {doc.schema_version!r}; expected {SCHEMA_VERSION!r}"
+        )
+    return doc.model_dump(mode="json", by_alias=True)
+
+
+class JsonFormat(Format):
+    """tidegate's own lossless JSON SBOM."""
+
+    id = "json"
+    aliases = ("tidegate-json",)
+    media_type = "application/vnd.tidegate.sbom+json"
+    description = "tidegate's own JSON SBOM (schemaVersion 1, documented in docs/json-format.md)"
+
+    def render(self, sbom: Sbom, *, color: bool = False) -> bytes:
+        """Render `sbom` as indented JSON with a trailing newline; `color` is ignored."""
+        return (_to_wire(sbom).model_dump_json(by_alias=True, indent=2) + "\n").encode("utf-8")
