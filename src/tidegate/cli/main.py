@@ -1,0 +1,98 @@
+"""Entry point: ``tidegate COMMAND …``. Catches `TidegateError` once and turns it into one line + exit code.
+
+    $ tidegate sbom oci-archive:app.oci.tar --format cyclonedx-json --output app.cdx.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import NoReturn, Sequence
+
+from tidegate import __version__
+from tidegate.cli import exitcodes
+from tidegate.errors import TidegateError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(exitcodes.INPUT_ERROR, f"tidegate: error: {message} (see '{self.prog} --help')\n")
+
+
+def _catalogers(args: argparse.Namespace) -> int:
+    from tidegate.catalog.registry import CATALOGERS
+
+    for c in CATALOGERS:
+        print(f"{c.name:20} v{c.version}  {', '.join(c.patterns)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser (one `register` per subcommand module)."""
+    from tidegate.cli import sbom
+
+    parser = _Parser(prog="tidegate", description="tidegate: a zero-trust gate for container images.")
+    parser.add_argument("--version", action="version", version=f"tidegate {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv: debug)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sbom.register(sub)
+    cat = sub.add_parser("catalogers", help="list the catalogers and the paths they read")
+    cat.set_defaults(run=_catalogers)
+    return parser
+
+
+def _configure_logging(verbose: int) -> None:
+    level = os.environ.get("TIDEGATE_LOGLEVEL", "").upper() or (
+        "DEBUG" if verbose > 1 else "INFO" if verbose == 1 else "WARNING")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("tidegate: %(levelname)s: %(message)s"))
+    log = logging.getLogger("tidegate")
+    log.addHandler(handler)
+    log.setLevel(level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code (the console script exits with it)."""
+    parser = build_parser()
+    # Global flags may come after the subcommand too (tidegate sbom X -q).
+    argv = list(sys.argv[1:] if argv is None else argv)
+    globals_ = [a for a in argv if a in ("-q", "--quiet", "--debug")]
+    rest = [a for a in argv if a not in ("-q", "--quiet", "--debug")]
+    args = parser.parse_args(globals_ + rest)
+    _configure_logging(args.verbose)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return exitcodes.INPUT_ERROR
+    try:
+        return int(args.run(args))
+    except TidegateError as e:
+        print(f"tidegate: error: {e.message}", file=sys.stderr)
+        if e.hint:
+            print(f"tidegate: hint: {e.hint}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("tidegate: interrupted", file=sys.stderr)
+        return exitcodes.INTERRUPTED
+    except BrokenPipeError:
+        return exitcodes.OK
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback, unless asked for
+        if args.debug:
+            raise
+        print(f"tidegate: error: internal error: {type(e).__name__}: {str(e)[:300]} (run with --debug for a "
+              "traceback, and please report it)", file=sys.stderr)
+        return exitcodes.INPUT_ERROR
+
+
+def entry() -> NoReturn:
+    """Console-script wrapper."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

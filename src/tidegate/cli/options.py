@@ -1,0 +1,61 @@
+"""Flags shared by every command that reads an image, and their conversion to library options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from tidegate.errors import UsageError
+from tidegate.image.blob import Limits
+from tidegate.image.manifest import Platform
+from tidegate.image.sources.base import SourceOptions
+from tidegate.scan.pipeline import ScanOptions
+
+
+def _size(value: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+    v = value.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        if v and v[-1] in units:
+            return int(float(v[:-1]) * units[v[-1]])
+        return int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {value!r} (e.g. 512M, 4G)") from None
+
+
+def add_image_options(p: argparse.ArgumentParser) -> None:
+    """``--platform``, registry access and limits."""
+    p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
+                   help="platform to pick from a multi-platform image (default linux/amd64)")
+    g = p.add_argument_group("registry access")
+    g.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
+                   help="reach this registry over plain HTTP (loopback registries always may be); repeatable")
+    g.add_argument("--username", default=os.environ.get("TIDEGATE_USERNAME"),
+                   help="registry username (env TIDEGATE_USERNAME; default: docker config.json)")
+    g.add_argument("--password", default=None,
+                   help="registry password or token (prefer env TIDEGATE_PASSWORD)")
+    g.add_argument("--docker-config", metavar="FILE", help="docker config.json for credentials")
+    g.add_argument("--ca-file", metavar="FILE", help="CA bundle for registries with a private CA")
+    g.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="network timeout (default 60)")
+    lim = p.add_argument_group("limits")
+    lim.add_argument("--max-layer-size", type=_size, default=Limits().max_layer_bytes, metavar="SIZE",
+                     help="largest uncompressed layer (default 32G)")
+    lim.add_argument("--max-ratio", type=int, default=Limits().max_ratio, metavar="N",
+                     help="largest decompression ratio for big layers (default 1000)")
+
+
+def scan_options(args: argparse.Namespace) -> ScanOptions:
+    """Library options from parsed flags (validates the platform early)."""
+    if args.platform:
+        Platform.parse(args.platform)
+    password = args.password if args.password is not None else os.environ.get("TIDEGATE_PASSWORD")
+    if password and not args.username:
+        raise UsageError("--password needs --username")
+    if args.max_ratio < 2:
+        raise UsageError("--max-ratio must be at least 2")
+    source = SourceOptions(insecure_registries=tuple(args.insecure_registry), docker_config=args.docker_config,
+                           username=args.username, password=password, timeout=args.timeout, ca_file=args.ca_file)
+    limits = Limits(max_layer_bytes=args.max_layer_size, max_ratio=args.max_ratio)
+    catalogers = tuple(c.strip() for c in args.catalogers.split(",") if c.strip()) if getattr(
+        args, "catalogers", None) else None
+    return ScanOptions(platform=args.platform, source=source, limits=limits, catalogers=catalogers)

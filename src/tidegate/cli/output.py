@@ -1,0 +1,32 @@
+"""Writing rendered reports: stdout, or a file replaced atomically so a failure never leaves half a report."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+from tidegate.errors import UsageError
+
+
+def write_output(data: bytes, path: str | None) -> None:
+    """Write `data` to `path` (atomically) or to stdout when `path` is None or ``-``."""
+    if path in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    assert path is not None
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"--output {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".tidegate-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UsageError(f"--output {path}: cannot write ({e.strerror})") from e

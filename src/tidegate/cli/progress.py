@@ -1,0 +1,64 @@
+"""A rich progress bar on stderr when it is a terminal; nothing otherwise. The only module importing rich.progress.
+
+    progress = make_progress(quiet=False)
+    with progress:
+        build_sbom(ref, progress=progress)
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Any
+
+from tidegate.scan.progress import NullProgress
+
+
+class RichProgress(NullProgress):
+    """Shows one bar per layer (bytes read) on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                           TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._task: Any = None
+
+    def __enter__(self) -> "RichProgress":
+        self._p.start()
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._p.stop()
+
+    def layer_started(self, index: int, total: int, size: int, what: str) -> None:
+        """Start a bar for the layer."""
+        self._task = self._p.add_task(what, total=size or None)
+
+    def advance(self, nbytes: int) -> None:
+        """Advance the current bar."""
+        if self._task is not None:
+            self._p.advance(self._task, nbytes)
+
+    def layer_done(self, index: int, cached: bool) -> None:
+        """Finish and hide the bar."""
+        if self._task is not None:
+            self._p.remove_task(self._task)
+            self._task = None
+
+
+class _Quiet(NullProgress):
+    def __enter__(self) -> "_Quiet":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def make_progress(*, quiet: bool) -> Any:
+    """A context-managed progress sink: rich on a TTY stderr, silent otherwise or when `quiet`."""
+    if quiet or not sys.stderr.isatty():
+        return _Quiet()
+    return RichProgress()
