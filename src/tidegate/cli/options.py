@@ -41,7 +41,7 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
     lim.add_argument("--max-layer-size", type=_size, default=Limits().max_layer_bytes, metavar="SIZE",
                      help="largest uncompressed layer (default 32G)")
     lim.add_argument("--max-ratio", type=int, default=Limits().max_ratio, metavar="N",
-                     help="largest decompression ratio for big layers (default 1000)")
+                     help="largest decompression ratio once a layer is past 256 MiB (default 200)")
 
 
 def scan_options(args: argparse.Namespace) -> ScanOptions:

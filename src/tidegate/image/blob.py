@@ -41,8 +41,9 @@ class Limits:
 
     max_layer_bytes: int = 32 * 1024**3
     """Largest uncompressed size of one layer."""
-    max_ratio: int = 1000
-    """Largest uncompressed/compressed ratio once past `ratio_floor` bytes (gzip tops out near 1032:1)."""
+    max_ratio: int = 200
+    """Largest uncompressed/compressed ratio once past `ratio_floor` bytes (gzip tops out near 1032:1; real
+    layers of binaries and text stay far below 20:1)."""
     ratio_floor: int = 256 * 1024**2
     """Uncompressed size below which the ratio is not checked (small layers compress very well)."""
     max_file_spool_bytes: int = 1024**3

@@ -94,7 +94,10 @@ class ImageFilesystem:
             cur = "/" + "/".join(done + [part])
             rec = self.squashed.get(cur)
             if rec is None:
-                return None
+                if not parts:
+                    return None
+                done.append(part)  # tars need not list parent directories: an implicit directory
+                continue
             if rec.entry.kind == "symlink":
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from tidegate import __version__
 from tidegate.catalog.base import Cataloger
-from tidegate.errors import UsageError
+from tidegate.errors import ArchiveError, DigestMismatch, UnsafePath, UsageError
 from tidegate.image.blob import Limits, LayerStream, VerifyingReader
 from tidegate.image.manifest import Platform, ResolvedImage, resolve_image
 from tidegate.image.reference import ImageRef, parse_image_ref
@@ -135,6 +135,11 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
                                         what=f"{source.describe()}: layer {i} ({desc.digest.short})", tmpdir=tmp)
                     # Read to EOF: only now are the blob digest and the diff_id known to match.
                     stream.finish()
+                except (ArchiveError, UnsafePath) as e:
+                    # Corrupt or hostile content: if the stored bytes are not what the manifest names, that is
+                    # the root cause to report (a flipped byte shows up first as a gzip or tar error).
+                    _raise_if_tampered(stream, e)
+                    raise
                 finally:
                     stream.raw.close()
                 if cache is not None:
@@ -151,6 +156,16 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
                 tool_version=__version__,
                 created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
     return ScanResult(sbom=sbom, filesystem=fs, resolved=resolved)
+
+
+def _raise_if_tampered(stream: LayerStream, cause: Exception) -> None:
+    """Read the rest of the stored blob; raise its `DigestMismatch` (from `cause`) if it has one."""
+    try:
+        stream.raw.drain()
+    except DigestMismatch as e:
+        raise e from cause
+    except Exception:  # noqa: BLE001 - the original error stands
+        return
 
 
 def _digest_str(d: Digest | None) -> str | None:
