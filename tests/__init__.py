@@ -1,0 +1,1 @@
+"""tidegate test suite (a package so helpers import as ``tests.support.*``)."""

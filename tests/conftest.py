@@ -1,0 +1,3 @@
+"""Suite-wide pytest configuration: shared fixtures are registered here as plugins."""
+
+pytest_plugins = ["tests.support.registry"]

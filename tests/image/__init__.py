@@ -1,0 +1,1 @@
+"""Tests for tidegate.image: references, sources, registry client, credentials."""
