@@ -1,6 +1,6 @@
 """Shared helpers for the cataloger tests: `FileInput` builders and readers for the real test images.
 
-The image readers use only tarfile + gzip over ``/work/shared/images/*.oci.tar`` (index.json → manifest →
+The image readers use only tarfile + gzip over ``../shared/images/*.oci.tar`` (index.json → manifest →
 layers), so the tests never depend on tidegate's own image code and nothing is copied into the repo.
 """
 
@@ -10,34 +10,18 @@ import functools
 import gzip
 import io
 import json
-import sys
 import tarfile
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# NOTE: run from a plain checkout (no editable install) and before the scan engine, which
-# tidegate/__init__.py imports, has landed (same shim as tests/report/conftest.py).
-_SRC = Path(__file__).resolve().parents[2] / "src"
-if str(_SRC) not in sys.path:
-    sys.path.insert(0, str(_SRC))
-try:
-    import tidegate  # noqa: F401
-except ModuleNotFoundError as e:  # pragma: no cover - only until tidegate.scan.pipeline exists
-    if e.name != "tidegate.scan.pipeline":
-        raise
-    _stub = types.ModuleType("tidegate.scan.pipeline")
-    _stub.ScanOptions = object  # type: ignore[attr-defined]
-    _stub.build_sbom = None  # type: ignore[attr-defined]
-    sys.modules["tidegate.scan.pipeline"] = _stub
-
+from tests.support.images import IMAGES as _IMAGES
 from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput
 from tidegate.model.location import Location
 
 TESTDATA = Path(__file__).parent / "testdata"
 """Fixture trees that mirror real image paths (``testdata/<case>/var/lib/dpkg/status``)."""
-IMAGES = Path("/work/shared/images")
+IMAGES = _IMAGES
 """The shared real test images and their ``*.truth.json``."""
 DIFF_ID = "sha256:" + "ab" * 32
 """A made-up diff_id for locations in parser tests."""

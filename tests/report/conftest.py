@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
-
-# NOTE: the formats only need the model; let the tests run from a plain checkout (no editable install) and
-# before the scan engine (imported by tidegate/__init__.py) has landed.
-_SRC = Path(__file__).resolve().parents[2] / "src"
-if str(_SRC) not in sys.path:
-    sys.path.insert(0, str(_SRC))
-try:
-    import tidegate  # noqa: F401
-except ModuleNotFoundError as e:  # pragma: no cover - only until tidegate.scan.pipeline exists
-    if e.name != "tidegate.scan.pipeline":
-        raise
-    _stub = types.ModuleType("tidegate.scan.pipeline")
-    _stub.ScanOptions = object  # type: ignore[attr-defined]
-    _stub.build_sbom = None  # type: ignore[attr-defined]
-    sys.modules["tidegate.scan.pipeline"] = _stub
 
 from tidegate.model.distro import Distro
 from tidegate.model.finding import Unknown

@@ -3,7 +3,7 @@
     from tests.support.registry import registry, token_registry, push_archive
 
     def test_pull(registry):                       # "127.0.0.1:PORT", plain HTTP, no auth
-        push_archive("oci-archive:/work/shared/images/distroless-py.oci.tar:1", f"{registry}/app:1")
+        push_archive("oci-archive:../shared/images/distroless-py.oci.tar:1", f"{registry}/app:1")
 
     def test_private(token_registry):              # TokenRegistry: .host, .username, .password, .creds
         push_archive(SRC, f"{token_registry.host}/app:1", creds=token_registry.creds)

@@ -73,14 +73,84 @@ def resolve_symlink_target(link_path: str, target: str) -> str | None:
     return "/" + "/".join(base)
 
 
+class ForwardReader:
+    """Makes a stream look seekable to `tarfile` as long as it only seeks forward (skips by reading).
+
+    tarfile's stream mode (``r|``) re-slices its whole buffer on every header read; its random-access mode over
+    this wrapper reads each byte once, in 1 MiB chunks, and serves headers from the chunk by offset.
+    """
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._buf = b""
+        self._off = 0
+        self._pos = 0
+
+    def _fill(self) -> bool:
+        self._buf = self._raw.read(self.CHUNK)
+        self._off = 0
+        return bool(self._buf)
+
+    def read(self, n: int = -1) -> bytes:
+        """Read `n` bytes (fewer only at EOF), as tarfile expects of a file."""
+        if n is None or n < 0:
+            n = 1 << 62
+        avail = len(self._buf) - self._off
+        if n <= avail:
+            out = self._buf[self._off:self._off + n]
+            self._off += n
+            self._pos += n
+            return out
+        parts = [self._buf[self._off:]]
+        got = avail
+        self._buf, self._off = b"", 0
+        while got < n:
+            chunk = self._raw.read(max(self.CHUNK, min(n - got, 16 * self.CHUNK)))
+            if not chunk:
+                break
+            take = min(len(chunk), n - got)
+            parts.append(chunk[:take] if take < len(chunk) else chunk)
+            got += take
+            if take < len(chunk):
+                self._buf, self._off = chunk, take
+        self._pos += got
+        return b"".join(parts)
+
+    def tell(self) -> int:
+        """Current offset."""
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Skip forward to `pos`; going backwards is a bug in the caller."""
+        if whence == 1:
+            pos += self._pos
+        elif whence != 0:
+            raise OSError("ForwardReader cannot seek from the end")
+        if pos < self._pos:
+            raise OSError(f"ForwardReader cannot seek backwards ({pos} < {self._pos})")
+        skip = pos - self._pos
+        while skip > 0:
+            avail = len(self._buf) - self._off
+            if avail == 0 and not self._fill():
+                break
+            step = min(skip, len(self._buf) - self._off)
+            self._off += step
+            self._pos += step
+            skip -= step
+        return self._pos
+
+
 def walk_layer(stream: IO[bytes], *, what: str) -> Iterator[tuple[TarEntry, tarfile.TarFile, tarfile.TarInfo]]:
     """Yield each member once, in archive order, with the tarfile (for `extractfile`) and the raw member."""
     try:
-        tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1024 * 1024)
+        tf = tarfile.open(fileobj=ForwardReader(stream), mode="r:")  # type: ignore[call-overload]
     except tarfile.ReadError as e:
         raise ArchiveError(f"{what}: not a tar stream ({e})") from e
     try:
-        for m in tf:
+        while (m := tf.next()) is not None:
+            tf.members.clear()  # tarfile keeps every TarInfo; we keep only our compact entries
             path = normalize_member_path(m.name, what)
             base = posixpath.basename(path)
             if base.startswith(WHITEOUT_PREFIX):

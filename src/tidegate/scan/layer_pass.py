@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from tidegate.catalog.base import CatalogOutput, Cataloger, FileInput
+from tidegate.errors import ArchiveError
 from tidegate.image.blob import Limits
 from tidegate.image.layer import TarEntry, walk_layer
 from tidegate.model.distro import Distro
@@ -134,7 +135,10 @@ def scan_layer(stream: IO[bytes], *, layer: LayerRef, dispatcher: Dispatcher, li
             continue
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_RAM, dir=tmpdir) as spool:
             spool.write(head)
-            shutil.copyfileobj(f, spool, 1024 * 1024)
+            try:
+                shutil.copyfileobj(f, spool, 1024 * 1024)
+            except (tarfile.TarError, EOFError) as e:
+                raise ArchiveError(f"{what}: {path}: truncated or corrupt file data ({e})") from e
             if spool.tell() != entry.size:
                 unknowns.append(Unknown(loc(path), f"short read: {spool.tell():,} of {entry.size:,} bytes", "layer"))
                 continue
