@@ -222,7 +222,7 @@ def test_failed_scan_does_not_clobber_output(tmp_path: Path, capsys: pytest.Capt
     out = tmp_path / "sbom.json"
     out.write_text("previous report\n")
     img = OciImage([GOOD_LAYER]).build(tmp_path / "x.tar", manifest_bytes=b"nope")
-    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{img}", "--output", str(out))
+    code, _, _err = run_cli(capsys, "sbom", f"oci-archive:{img}", "--output", str(out))
     assert code == 2
     assert out.read_text() == "previous report\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tidegate-")] == []

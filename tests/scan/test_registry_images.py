@@ -82,7 +82,7 @@ def test_bearer_token_registry_cli_errors(token_registry: TokenRegistry, capsys:
     assert code == 2 and err.startswith("tidegate: error: ")
     monkeypatch.setenv("TIDEGATE_PASSWORD", token_registry.password)
     code = main(["sbom", ref, "-q", "--username", token_registry.username, "-f", "json"])
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 0, err
 
 

@@ -11,9 +11,10 @@ import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 IMAGES = SHARED / "images"

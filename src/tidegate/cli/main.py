@@ -9,7 +9,8 @@ import argparse
 import logging
 import os
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from tidegate import __version__
 from tidegate.cli import exitcodes
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.INTERRUPTED
     except BrokenPipeError:
         return exitcodes.OK
-    except Exception as e:  # noqa: BLE001 - one line, never a traceback, unless asked for
+    except Exception as e:
         if args.debug:
             raise
         print(f"tidegate: error: internal error: {type(e).__name__}: {str(e)[:300]} (run with --debug for a "

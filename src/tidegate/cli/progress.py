@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from tidegate.scan.progress import NullProgress
 
@@ -19,14 +19,20 @@ class RichProgress(NullProgress):
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                   TransferSpeedColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
 
         self._p = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
         self._task: Any = None
 
-    def __enter__(self) -> "RichProgress":
+    def __enter__(self) -> Self:
         self._p.start()
         return self
 
@@ -50,7 +56,7 @@ class RichProgress(NullProgress):
 
 
 class _Quiet(NullProgress):
-    def __enter__(self) -> "_Quiet":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

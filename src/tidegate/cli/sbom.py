@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from tidegate.cli.options import add_image_options, scan_options
 from tidegate.cli.output import write_output
@@ -12,7 +13,7 @@ from tidegate.report.registry import DEFAULT_FORMAT, format_choices, get_format
 from tidegate.scan.pipeline import build_sbom
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: Any) -> None:
     """Add the ``sbom`` subcommand."""
     p = sub.add_parser("sbom", help="list what is installed in an image (SBOM)",
                        description="Read an image without a daemon, verify every byte, and print its SBOM.",

@@ -10,17 +10,20 @@ read to EOF (`drain`) before they use results built from the bytes.
 from __future__ import annotations
 
 import logging
+import types
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from tidegate.errors import ArchiveError, DigestMismatch, LayerLimitExceeded, SizeMismatch
 from tidegate.model.digest import Digest
 
+_zlib_impl: types.ModuleType
 try:  # isal is a much faster drop-in for zlib on x86-64.
     from isal import isal_zlib as _zlib_impl
 except ImportError:  # pragma: no cover - isal is a declared dependency on CPython
-    _zlib_impl = zlib  # type: ignore[assignment]
+    _zlib_impl = zlib
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,8 @@ class _Inflater:
             import zstandard
 
             self._zs = zstandard.ZstdDecompressor(max_window_size=1 << 27).stream_reader(
-                raw, read_size=CHUNK, read_across_frames=True)
+                raw,  # type: ignore[arg-type]  # any object with read() works
+                read_size=CHUNK, read_across_frames=True)
 
     def _check(self, produced: int) -> None:
         self._out += produced
@@ -242,7 +246,7 @@ class LayerStream:
 class _PrefixedVerifying(VerifyingReader):
     """Presents `head` (already read and hashed by `raw`) again, then defers to `raw`; no second hashing."""
 
-    def __init__(self, raw: VerifyingReader, head: bytes) -> None:  # noqa: D107 - internal
+    def __init__(self, raw: VerifyingReader, head: bytes) -> None:
         self._inner = raw
         self._prefixed = _Prefixed(head, raw)
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Iterator
+from typing import IO, Any
 
 from tidegate.errors import ArchiveError, UnsafePath
 
@@ -142,10 +143,10 @@ class ForwardReader:
         return self._pos
 
 
-def walk_layer(stream: IO[bytes], *, what: str) -> Iterator[tuple[TarEntry, tarfile.TarFile, tarfile.TarInfo]]:
+def walk_layer(stream: Any, *, what: str) -> Iterator[tuple[TarEntry, tarfile.TarFile, tarfile.TarInfo]]:
     """Yield each member once, in archive order, with the tarfile (for `extractfile`) and the raw member."""
     try:
-        tf = tarfile.open(fileobj=ForwardReader(stream), mode="r:")  # type: ignore[call-overload]
+        tf = tarfile.open(fileobj=ForwardReader(stream), mode="r:")  # type: ignore[call-overload]  # noqa: SIM115
     except tarfile.ReadError as e:
         raise ArchiveError(f"{what}: not a tar stream ({e})") from e
     try:

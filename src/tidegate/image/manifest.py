@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -126,10 +126,10 @@ class Platform:
     variant: str | None = None
     """Variant (``v8``, ``v7``) or None for any."""
 
-    _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "i386": "386"}
+    _ARCH_ALIASES: ClassVar[dict[str, str]] = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "i386": "386"}
 
     @classmethod
-    def parse(cls, value: str) -> "Platform":
+    def parse(cls, value: str) -> Platform:
         """Parse ``os/arch[/variant]``; raise `UsageError` on anything else."""
         parts = value.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):

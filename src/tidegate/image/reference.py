@@ -16,9 +16,8 @@ import re
 import tarfile
 from dataclasses import dataclass
 
-from tidegate.errors import InvalidReference
+from tidegate.errors import InvalidReference, ManifestError
 from tidegate.model.digest import Digest, parse_digest
-from tidegate.errors import ManifestError
 
 DOCKER_HUB = "docker.io"
 """Canonical name of Docker Hub."""

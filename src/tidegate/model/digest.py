@@ -29,7 +29,7 @@ class Digest:
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.hex}"
 
-    def hasher(self) -> "hashlib._Hash":
+    def hasher(self) -> hashlib._Hash:
         """A fresh hashlib object of this digest's algorithm."""
         return hashlib.new(self.algorithm)
 

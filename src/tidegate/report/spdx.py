@@ -111,8 +111,8 @@ class _Licenses:
                     ref, ExtractedLicensingInfo(license_id=ref, extracted_text=raw, license_name=raw)
                 )
                 parts.append(ref)
-        expr: LicenseExpression = spdx_licensing.parse(" AND ".join(parts))
-        return expr
+        combined: LicenseExpression = spdx_licensing.parse(" AND ".join(parts))
+        return combined
 
 
 def _package(pkg: TgPackage, spdx_id: str, licenses: _Licenses) -> Package:

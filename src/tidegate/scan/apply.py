@@ -13,8 +13,8 @@ when the file it was read from is in the squashed view *from the same layer*.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from tidegate.image.layer import TarEntry
 from tidegate.model.distro import Distro

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from tidegate.catalog.base import Cataloger, glob_to_regex
 

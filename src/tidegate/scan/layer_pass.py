@@ -14,9 +14,9 @@ import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from typing import IO
+from typing import Protocol
 
-from tidegate.catalog.base import CatalogOutput, Cataloger, FileInput
+from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput
 from tidegate.errors import ArchiveError
 from tidegate.image.blob import Limits
 from tidegate.image.layer import TarEntry, walk_layer
@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 
 SPOOL_RAM = 8 * 1024 * 1024
 """Claimed files up to this size stay in memory; larger ones go to tidegate's temp dir."""
+
+
+class Readable(Protocol):
+    """A stream with ``read(n)``."""
+
+    def read(self, n: int = -1, /) -> bytes:
+        """Read up to `n` bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +83,12 @@ def _relocate(out: CatalogOutput, loc: Location) -> CatalogOutput:
 def _run(c: Cataloger, fi: FileInput) -> CatalogOutput:
     try:
         return c.parse(fi)
-    except Exception as e:  # noqa: BLE001 - a parser bug must not hide the rest of the image
+    except Exception as e:
         log.debug("cataloger %s failed on %s", c.name, fi.location.path, exc_info=True)
         return CatalogOutput(unknowns=(Unknown(fi.location, f"{c.name} failed: {type(e).__name__}: {e}", c.name),))
 
 
-def scan_layer(stream: IO[bytes], *, layer: LayerRef, dispatcher: Dispatcher, limits: Limits,
+def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, limits: Limits,
                what: str, tmpdir: str | None = None) -> LayerResult:
     """Read the layer's tar stream once and return its `LayerResult` (the caller verifies digests at EOF)."""
     entries: list[TarEntry] = []

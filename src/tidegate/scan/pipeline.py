@@ -12,17 +12,18 @@ import dataclasses
 import datetime as dt
 import logging
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from tidegate import __version__
 from tidegate.catalog.base import Cataloger
 from tidegate.errors import ArchiveError, DigestMismatch, UnsafePath, UsageError
-from tidegate.image.blob import Limits, LayerStream, VerifyingReader
+from tidegate.image.blob import LayerStream, Limits, VerifyingReader
 from tidegate.image.manifest import Platform, ResolvedImage, resolve_image
 from tidegate.image.reference import ImageRef, parse_image_ref
 from tidegate.image.sources import ImageSource, SourceOptions, open_source
 from tidegate.model.digest import Digest
+from tidegate.model.distro import Distro
 from tidegate.model.package import Package
 from tidegate.model.sbom import ImageInfo, LayerInfo, Sbom
 from tidegate.scan.apply import ImageFilesystem, find_distro, visible_packages, visible_unknowns
@@ -79,7 +80,7 @@ def _sort_key(p: Package) -> tuple[str, str, str, str]:
     return (p.type, p.name, p.version, p.locations[0].path if p.locations else "")
 
 
-def _qualify(packages: list[Package], distro: object) -> list[Package]:
+def _qualify(packages: list[Package], distro: Distro | None) -> list[Package]:
     if distro is None:
         return packages
     from tidegate.catalog.purls import qualify_os_purl
@@ -154,7 +155,7 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
     image = _image_info(ref, source, resolved)
     sbom = Sbom(image=image, distro=distro, packages=tuple(packages), unknowns=tuple(visible_unknowns(fs)),
                 tool_version=__version__,
-                created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+                created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
     return ScanResult(sbom=sbom, filesystem=fs, resolved=resolved)
 
 

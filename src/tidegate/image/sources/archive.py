@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import tarfile
-from typing import BinaryIO
+from typing import IO
 
 from tidegate.errors import ArchiveError, BlobNotFound, LayerLimitExceeded
 
@@ -33,7 +33,7 @@ class TarArchive:
         if os.path.isdir(path):
             raise ArchiveError(f"{what}: is a directory, expected a tar archive (use oci:DIR for a layout)")
         try:
-            self._tar = tarfile.open(path, mode="r:")
+            self._tar = tarfile.open(path, mode="r:")  # noqa: SIM115 - closed in close()
             self._members: dict[str, tarfile.TarInfo] = {}
             for m in self._tar:
                 self._members[norm_member(m.name)] = m
@@ -67,7 +67,7 @@ class TarArchive:
             raise ArchiveError(f"{self.what}: {name} is not a regular file")
         return m
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: str) -> IO[bytes]:
         """A stream over member `name` (reads straight from the archive file)."""
         m = self._member(name)
         f = self._tar.extractfile(m)

@@ -6,14 +6,14 @@ manifest, config and layer against its descriptor's digest and size.
     class OciLayoutSource(ImageSource):
         def fetch_root(self) -> RootManifest: ...
         def fetch_manifest(self, desc: Descriptor) -> bytes: ...
-        def open_blob(self, desc: Descriptor) -> BinaryIO: ...
+        def open_blob(self, desc: Descriptor) -> IO[bytes]: ...
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, Self
 
 from tidegate.model.digest import Digest
 
@@ -98,13 +98,13 @@ class ImageSource(ABC):
         """Raw bytes of a manifest/index named by digest (bounded in size by the implementation)."""
 
     @abstractmethod
-    def open_blob(self, desc: Descriptor) -> BinaryIO:
+    def open_blob(self, desc: Descriptor) -> IO[bytes]:
         """A raw, unverified stream of the blob's stored bytes; raise `BlobNotFound` when absent."""
 
     def close(self) -> None:
         """Release resources."""
 
-    def __enter__(self) -> "ImageSource":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

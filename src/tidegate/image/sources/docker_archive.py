@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from tidegate.errors import ArchiveError, InvalidReference, ManifestError
 from tidegate.image.reference import ImageRef
@@ -53,9 +53,9 @@ class DockerArchiveSource(ImageSource):
             raise ManifestError(f"{self._what}: manifest.json is not valid JSON ({e})") from e
         if not isinstance(doc, list) or not doc:
             raise ManifestError(f"{self._what}: manifest.json must be a non-empty list")
-        for i, e in enumerate(doc):
-            if not (isinstance(e, dict) and isinstance(e.get("Config"), str) and isinstance(e.get("Layers"), list)
-                    and all(isinstance(x, str) for x in e["Layers"])):
+        for i, entry in enumerate(doc):
+            if not (isinstance(entry, dict) and isinstance(entry.get("Config"), str)
+                    and isinstance(entry.get("Layers"), list) and all(isinstance(x, str) for x in entry["Layers"])):
                 raise ManifestError(f"{self._what}: manifest.json[{i}] needs Config and Layers")
         return doc
 
@@ -130,7 +130,7 @@ class DockerArchiveSource(ImageSource):
         """Manifest bytes from the OCI part of a Docker 25+ archive."""
         return self._tar.read_small(f"blobs/{desc.digest.algorithm}/{desc.digest.hex}", limit=MAX_INDEX_BYTES)
 
-    def open_blob(self, desc: Descriptor) -> BinaryIO:
+    def open_blob(self, desc: Descriptor) -> IO[bytes]:
         """Config or layer stream."""
         idx = desc.annotations.get("dev.tidegate.docker-archive.file")
         if idx:

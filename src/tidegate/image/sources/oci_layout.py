@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import IO
 
 from tidegate.errors import ArchiveError, BlobNotFound, InvalidReference, ManifestError
 from tidegate.image.reference import ImageRef
@@ -34,12 +35,17 @@ def pick_from_index(index_data: bytes, ref: ImageRef, what: str, *, read_manifes
     except (ValueError, KeyError, TypeError) as e:
         raise ManifestError(f"{what}: index.json is not a valid image index ({e})") from e
     descs = []
-    for i, e in enumerate(entries):
-        if not isinstance(e, dict) or not isinstance(e.get("mediaType"), str) or not isinstance(e.get("size"), int):
+    for i, ent in enumerate(entries):
+        if not isinstance(ent, dict) or not isinstance(ent.get("mediaType"), str) or not isinstance(
+                ent.get("size"), int) or isinstance(ent.get("size"), bool) or ent["size"] < 0:
             raise ManifestError(f"{what}: index.json manifests[{i}] is not a valid descriptor")
-        descs.append(Descriptor(media_type=e["mediaType"], digest=parse_digest(e.get("digest"),
-                                where=f"{what}: index.json manifests[{i}]"), size=e["size"],
-                                platform=e.get("platform"), annotations=dict(e.get("annotations") or {})))
+        annotations = ent.get("annotations") or {}
+        if not isinstance(annotations, dict):
+            raise ManifestError(f"{what}: index.json manifests[{i}].annotations is not an object")
+        descs.append(Descriptor(media_type=ent["mediaType"], digest=parse_digest(ent.get("digest"),
+                                where=f"{what}: index.json manifests[{i}]"), size=ent["size"],
+                                platform=ent.get("platform") if isinstance(ent.get("platform"), dict) else None,
+                                annotations={str(k): str(v) for k, v in annotations.items()}))
     if not descs:
         raise ManifestError(f"{what}: index.json lists no images")
     if config_digest is not None and read_manifest is not None:
@@ -71,7 +77,7 @@ def pick_from_index(index_data: bytes, ref: ImageRef, what: str, *, read_manifes
 class OciLayoutSource(ImageSource):
     """Serves blobs from ``blobs/<alg>/<hex>`` of a layout directory or archive."""
 
-    def __init__(self, ref: ImageRef, *, transport: str, open_member: Callable[[str], BinaryIO],
+    def __init__(self, ref: ImageRef, *, transport: str, open_member: Callable[[str], IO[bytes]],
                  read_member: Callable[[str, int], bytes], has_member: Callable[[str], bool],
                  closer: Callable[[], None] | None = None) -> None:
         self.ref = ref
@@ -83,7 +89,7 @@ class OciLayoutSource(ImageSource):
         self._closer = closer
 
     @classmethod
-    def from_archive(cls, ref: ImageRef) -> "OciLayoutSource":
+    def from_archive(cls, ref: ImageRef) -> OciLayoutSource:
         """An ``oci-archive:`` source."""
         what = f"oci-archive:{ref.path}"
         tar = TarArchive(ref.path or "", what=what)
@@ -91,7 +97,7 @@ class OciLayoutSource(ImageSource):
                    read_member=lambda n, lim: tar.read_small(n, limit=lim), has_member=tar.has, closer=tar.close)
 
     @classmethod
-    def from_dir(cls, ref: ImageRef) -> "OciLayoutSource":
+    def from_dir(cls, ref: ImageRef) -> OciLayoutSource:
         """An ``oci:`` directory source."""
         root = ref.path or ""
         what = f"oci:{root}"
@@ -104,7 +110,7 @@ class OciLayoutSource(ImageSource):
                 raise ArchiveError(f"{what}: {name} resolves outside the layout")
             return full
 
-        def open_member(name: str) -> BinaryIO:
+        def open_member(name: str) -> IO[bytes]:
             try:
                 return open(safe(name), "rb")
             except FileNotFoundError as e:
@@ -137,7 +143,7 @@ class OciLayoutSource(ImageSource):
         """Manifest bytes by digest (verified by the resolver)."""
         return self._read(self._blob_path(desc), MAX_INDEX_BYTES)
 
-    def open_blob(self, desc: Descriptor) -> BinaryIO:
+    def open_blob(self, desc: Descriptor) -> IO[bytes]:
         """A stream over the stored blob."""
         return self._open(self._blob_path(desc))
 

@@ -10,7 +10,7 @@ pin. Children (platform manifests) are fetched by digest; blobs are streamed, ne
 from __future__ import annotations
 
 import logging
-from typing import BinaryIO, cast
+from typing import IO, cast
 
 from tidegate.errors import InvalidReference
 from tidegate.image.reference import ImageRef
@@ -54,9 +54,9 @@ class RegistrySource(ImageSource):
         """A child manifest by digest (size-bounded; `BlobNotFound` when the registry lacks it)."""
         return self.client.fetch_manifest(desc.digest).data
 
-    def open_blob(self, desc: Descriptor) -> BinaryIO:
+    def open_blob(self, desc: Descriptor) -> IO[bytes]:
         """A streaming, unverified view of the blob's stored bytes; `BlobNotFound` when absent."""
-        return cast(BinaryIO, self.client.open_blob(desc.digest))
+        return cast(IO[bytes], self.client.open_blob(desc.digest))
 
     def close(self) -> None:
         """Close the client's connections."""
