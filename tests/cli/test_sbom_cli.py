@@ -39,7 +39,7 @@ def test_cyclonedx_is_schema_valid_and_complete(outputs: dict[str, bytes]) -> No
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     doc = json.loads(text)
     assert doc["specVersion"] == "1.6"
-    props = {p["name"]: p["value"] for p in doc["metadata"]["component"].get("properties", [])}
+    props = {p["name"]: p["value"] for p in doc["metadata"]["properties"]}
     assert DIGEST in json.dumps(doc["metadata"])
     libs = [c for c in doc["components"] if c["type"] == "library"]
     assert len(libs) == 150
