@@ -93,9 +93,8 @@ def pep503(name: str) -> str:
 def norm_key(eco: str, name: str, version: str) -> tuple[str, str, str]:
     if eco == "python":
         name = pep503(name)
-    elif eco == "other":
-        name = name.lower()
-    # deb/rpm/apk/npm names are case-sensitive identifiers already; Go compares module path + version.
+    # deb/rpm/apk/npm names are compared as written (dpkg/apk/rpm names are lower-case by policy, npm names
+    # are case-sensitive); Go compares module path + version; "other" is whatever the cataloger called it.
     return (eco, name, version)
 
 
@@ -144,6 +143,29 @@ def load_tidegate(doc: dict) -> list[Pkg]:
             paths=[loc.get("path", "") for loc in p.get("locations", [])],
         ))
     return out
+
+
+def load_truth(name: str) -> Counter | None:
+    """Ground truth (dpkg-query, importlib.metadata, npm ls, go version -m) as a multiset of keys."""
+    path = IMAGES_DIR / f"{name.split('.')[0]}.truth.json"
+    if not path.exists():
+        return None
+    img = json.loads(path.read_text())["images"][0]
+    keys: Counter = Counter()
+    for p in img.get("dpkg", {}).get("packages", []):
+        keys[norm_key("deb", p["name"], p["version"])] += 1
+    for d in img.get("python", {}).get("distributions", []):
+        keys[norm_key("python", d["name"], d["version"])] += 1
+    for p in img.get("npm", {}).get("packages", []):
+        if isinstance(p, dict) and "name" in p:
+            keys[norm_key("npm", p["name"], p.get("version", ""))] += 1
+    for b in img.get("go", {}).get("binaries", []):
+        for m in [b["main"], *b.get("deps", [])]:
+            keys[norm_key("go", m["path"], m["version"])] += 1
+    return keys
+
+
+TRUTH_ECOSYSTEMS = ("deb", "python", "go", "npm")
 
 
 # --------------------------------------------------------------------------------------------- running
@@ -241,7 +263,8 @@ def tool_version(cmd: list[str], env: dict[str, str]) -> str:
     for line in out.splitlines():
         if line.startswith("Version:"):
             return line.split(":", 1)[1].strip()
-    return out.strip().splitlines()[0] if out.strip() else "?"
+    first = out.strip().splitlines()[0] if out.strip() else "?"
+    return first.split()[-1]
 
 
 # --------------------------------------------------------------------------------------------- output
@@ -364,6 +387,21 @@ def main(argv: list[str] | None = None) -> int:
                 out.table(["side", "ecosystem", "package", "type/cataloger @ first location"], diff_rows)
             else:
                 out.p("No differences.")
+
+            truth = load_truth(name)
+            if truth is not None:
+                out.p(f"Against {name.split('.')[0]}.truth.json (deb, python, go modules, npm only):")
+                trows = []
+                for tool, pkgs in (("syft", sp), ("tidegate", tp)):
+                    got = Counter(p.key for p in pkgs if p.eco in TRUTH_ECOSYSTEMS)
+                    missed, extra = truth - got, got - truth
+                    trows.append([
+                        tool, str(sum(truth.values())), str(sum(got.values())), str(sum(missed.values())),
+                        ", ".join(fmt_key(k) for k in sorted(missed)) or "-",
+                        str(sum(extra.values())), ", ".join(fmt_key(k) for k in sorted(extra)) or "-",
+                    ])
+                out.table(["tool", "truth", "reported", "missed", "missed packages", "extra", "extra packages"],
+                          trows, "lrrrlrl")
 
             ratio = t.best_wall / s.best_wall if s.best_wall else float("nan")
             rss_ratio = (t.peak_rss_kib / s.peak_rss_kib) if s.peak_rss_kib and t.peak_rss_kib else None
