@@ -18,7 +18,8 @@ from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from tidegate.model.sbom import Sbom
-from tidegate.report.spdx import SpdxJsonFormat, build_document, document_namespace
+from tidegate.report.spdx import SpdxJsonFormat
+from tidegate.report.spdx_document import build_document, document_namespace
 
 
 def test_document_validates_with_zero_messages(sbom: Sbom) -> None:

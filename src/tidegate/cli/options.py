@@ -9,6 +9,7 @@ from tidegate.errors import UsageError
 from tidegate.image.blob import Limits
 from tidegate.image.manifest import Platform
 from tidegate.image.sources.base import SourceOptions
+from tidegate.scan.cache import LayerCache
 from tidegate.scan.pipeline import ScanOptions
 
 
@@ -37,11 +38,28 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--docker-config", metavar="FILE", help="docker config.json for credentials")
     g.add_argument("--ca-file", metavar="FILE", help="CA bundle for registries with a private CA")
     g.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="network timeout (default 60)")
+    c = p.add_argument_group("cache")
+    c.add_argument("--cache-dir", metavar="DIR",
+                   help="per-layer result cache (default $TIDEGATE_CACHE_DIR or ~/.cache/tidegate)")
+    c.add_argument("--no-cache", action="store_true", help="neither read nor write the layer cache")
     lim = p.add_argument_group("limits")
     lim.add_argument("--max-layer-size", type=_size, default=Limits().max_layer_bytes, metavar="SIZE",
                      help="largest uncompressed layer (default 32G)")
     lim.add_argument("--max-ratio", type=int, default=Limits().max_ratio, metavar="N",
                      help="largest decompression ratio once a layer is past 256 MiB (default 200)")
+
+
+def layer_cache(args: argparse.Namespace) -> LayerCache | None:
+    """The cache the flags ask for (None with --no-cache)."""
+    from pathlib import Path
+
+    from tidegate.store.blobcache import DirectoryCache
+
+    if args.no_cache:
+        return None
+    if args.cache_dir:
+        return DirectoryCache(Path(args.cache_dir) / "layers")
+    return DirectoryCache.default()
 
 
 def scan_options(args: argparse.Namespace) -> ScanOptions:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from tidegate.cli.options import add_image_options, scan_options
+from tidegate.cli.options import add_image_options, layer_cache, scan_options
 from tidegate.cli.output import write_output
 from tidegate.cli.progress import make_progress
 from tidegate.report.registry import DEFAULT_FORMAT, format_choices, get_format
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = get_format(args.format)
     options = scan_options(args)
     with make_progress(quiet=args.quiet) as progress:
-        sbom = build_sbom(args.image, options, progress=progress)
+        sbom = build_sbom(args.image, options, progress=progress, cache=layer_cache(args))
     color = args.output in (None, "-") and sys.stdout.isatty()
     write_output(fmt.render(sbom, color=color), args.output)
     return 0

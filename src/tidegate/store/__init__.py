@@ -1,0 +1,1 @@
+"""Persistence: per-layer result cache (and, later, scan history)."""
