@@ -10,6 +10,16 @@ from tidegate.model.sbom import Sbom
 from tidegate.report.base import Format
 
 
+def _render(sbom: Sbom, output_format: str) -> bytes:
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat
+
+    from tidegate.report.cyclonedx_bom import SCHEMA_VERSION, build_bom
+
+    text = make_outputter(build_bom(sbom), OutputFormat[output_format], SCHEMA_VERSION).output_as_string(indent=2)
+    return (text + "\n").encode("utf-8")
+
+
 class CycloneDxJsonFormat(Format):
     """CycloneDX 1.6 JSON."""
 
@@ -20,13 +30,7 @@ class CycloneDxJsonFormat(Format):
 
     def render(self, sbom: Sbom, *, color: bool = False) -> bytes:
         """Render `sbom` as indented CycloneDX 1.6 JSON; `color` is ignored."""
-        from cyclonedx.output import make_outputter
-        from cyclonedx.schema import OutputFormat
-
-        from tidegate.report.cyclonedx_bom import SCHEMA_VERSION, build_bom
-
-        text = make_outputter(build_bom(sbom), OutputFormat.JSON, SCHEMA_VERSION).output_as_string(indent=2)
-        return (text + "\n").encode("utf-8")
+        return _render(sbom, "JSON")
 
 
 class CycloneDxXmlFormat(Format):
@@ -39,10 +43,4 @@ class CycloneDxXmlFormat(Format):
 
     def render(self, sbom: Sbom, *, color: bool = False) -> bytes:
         """Render `sbom` as indented CycloneDX 1.6 XML; `color` is ignored."""
-        from cyclonedx.output import make_outputter
-        from cyclonedx.schema import OutputFormat
-
-        from tidegate.report.cyclonedx_bom import SCHEMA_VERSION, build_bom
-
-        text = make_outputter(build_bom(sbom), OutputFormat.XML, SCHEMA_VERSION).output_as_string(indent=2)
-        return (text + "\n").encode("utf-8")
+        return _render(sbom, "XML")
