@@ -38,6 +38,8 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--docker-config", metavar="FILE", help="docker config.json for credentials")
     g.add_argument("--ca-file", metavar="FILE", help="CA bundle for registries with a private CA")
     g.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="network timeout (default 60)")
+    p.add_argument("--parallel", type=int, default=None, metavar="N",
+                   help="layers read concurrently (default: CPU count, at most 4)")
     c = p.add_argument_group("cache")
     c.add_argument("--cache-dir", metavar="DIR",
                    help="per-layer result cache (default $TIDEGATE_CACHE_DIR or ~/.cache/tidegate)")
@@ -76,4 +78,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
     limits = Limits(max_layer_bytes=args.max_layer_size, max_ratio=args.max_ratio)
     catalogers = tuple(c.strip() for c in args.catalogers.split(",") if c.strip()) if getattr(
         args, "catalogers", None) else None
-    return ScanOptions(platform=args.platform, source=source, limits=limits, catalogers=catalogers)
+    if args.parallel is not None and args.parallel < 1:
+        raise UsageError("--parallel must be at least 1")
+    extra = {"workers": args.parallel} if args.parallel else {}
+    return ScanOptions(platform=args.platform, source=source, limits=limits, catalogers=catalogers, **extra)

@@ -30,7 +30,7 @@ class RichProgress(NullProgress):
 
         self._p = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self._task: Any = None
+        self._tasks: dict[int, Any] = {}
 
     def __enter__(self) -> Self:
         self._p.start()
@@ -41,18 +41,19 @@ class RichProgress(NullProgress):
 
     def layer_started(self, index: int, total: int, size: int, what: str) -> None:
         """Start a bar for the layer."""
-        self._task = self._p.add_task(what, total=size or None)
+        self._tasks[index] = self._p.add_task(what, total=size or None)
 
-    def advance(self, nbytes: int) -> None:
-        """Advance the current bar."""
-        if self._task is not None:
-            self._p.advance(self._task, nbytes)
+    def advance(self, index: int, nbytes: int) -> None:
+        """Advance the layer's bar (rich's Progress is thread-safe)."""
+        task = self._tasks.get(index)
+        if task is not None:
+            self._p.advance(task, nbytes)
 
     def layer_done(self, index: int, cached: bool) -> None:
-        """Finish and hide the bar."""
-        if self._task is not None:
-            self._p.remove_task(self._task)
-            self._task = None
+        """Finish and hide the layer's bar."""
+        task = self._tasks.pop(index, None)
+        if task is not None:
+            self._p.remove_task(task)
 
 
 class _Quiet(NullProgress):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +51,8 @@ class ScanOptions:
     """Decompression and spool bounds."""
     catalogers: tuple[str, ...] | None = None
     """Cataloger IDs to run (None = all)."""
+    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    """Layers read concurrently."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ def _layer_stream(source: ImageSource, resolved: ResolvedImage, i: int, limits: 
     # and the diff_id check below still covers every byte.
     unverifiable = "dev.tidegate.docker-archive.file" in desc.annotations and not desc.media_type.endswith(".tar")
     raw = VerifyingReader(source.open_blob(desc), digest=None if unverifiable else desc.digest,
-                          size=desc.size, what=what, on_read=progress.advance)
+                          size=desc.size, what=what, on_read=lambda nbytes: progress.advance(i, nbytes))
     return LayerStream(raw, diff_id=diff_id, what=what, limits=limits)
 
 
@@ -113,40 +117,55 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
     dispatcher = Dispatcher(catalogers)
     with open_source(ref, options.source) as source, tempfile.TemporaryDirectory(prefix="tidegate-") as tmp:
         resolved = resolve_image(source, platform, pinned=ref.digest)
-        results: list[LayerResult] = []
         n = len(resolved.layers)
         saved_tempdir = tempfile.tempdir
         # NOTE: catalogers that need a real file (SQLite rpmdb) use tempfile's default dir; point it at ours
         # so nothing is written outside tidegate's own folder, and it is removed with it.
         tempfile.tempdir = tmp
+
+        def one(i: int) -> LayerResult:
+            desc = resolved.layers[i]
+            diff_id = str(resolved.config.diff_ids[i])
+            key = layer_cache_key(diff_id, catalogers, options.limits)
+            hit = cache.get(key) if cache is not None else None
+            progress.layer_started(i, n, desc.size, f"layer {i + 1}/{n} {desc.digest.short}")
+            if hit is not None:
+                progress.layer_done(i, True)
+                return hit
+            stream = _layer_stream(source, resolved, i, options.limits, progress)
+            try:
+                result = scan_layer(stream, layer=LayerRef(i, diff_id, resolved.config.created_by[i]),
+                                    dispatcher=dispatcher, limits=options.limits,
+                                    what=f"{source.describe()}: layer {i} ({desc.digest.short})", tmpdir=tmp)
+                # Read to EOF: only now are the blob digest and the diff_id known to match.
+                stream.finish()
+            except (ArchiveError, UnsafePath) as e:
+                # Corrupt or hostile content: if the stored bytes are not what the manifest names, that is
+                # the root cause to report (a flipped byte shows up first as a gzip or tar error).
+                _raise_if_tampered(stream, e)
+                raise
+            finally:
+                stream.raw.close()
+            if cache is not None:
+                cache.put(key, result)
+            progress.layer_done(i, False)
+            return result
+
         try:
-            for i, desc in enumerate(resolved.layers):
-                diff_id = str(resolved.config.diff_ids[i])
-                layer = LayerRef(i, diff_id, resolved.config.created_by[i])
-                key = layer_cache_key(diff_id, catalogers, options.limits)
-                hit = cache.get(key) if cache is not None else None
-                progress.layer_started(i, n, desc.size, f"layer {i + 1}/{n} {desc.digest.short}")
-                if hit is not None:
-                    results.append(hit)
-                    progress.layer_done(i, True)
-                    continue
-                stream = _layer_stream(source, resolved, i, options.limits, progress)
-                try:
-                    result = scan_layer(stream, layer=layer, dispatcher=dispatcher, limits=options.limits,
-                                        what=f"{source.describe()}: layer {i} ({desc.digest.short})", tmpdir=tmp)
-                    # Read to EOF: only now are the blob digest and the diff_id known to match.
-                    stream.finish()
-                except (ArchiveError, UnsafePath) as e:
-                    # Corrupt or hostile content: if the stored bytes are not what the manifest names, that is
-                    # the root cause to report (a flipped byte shows up first as a gzip or tar error).
-                    _raise_if_tampered(stream, e)
-                    raise
-                finally:
-                    stream.raw.close()
-                if cache is not None:
-                    cache.put(key, result)
-                results.append(result)
-                progress.layer_done(i, False)
+            # Layers are independent until the merge: read them concurrently (decompression and hashing release
+            # the GIL; each layer has its own stream). The first error in layer order wins.
+            workers = max(1, min(options.workers, n))
+            if workers == 1:
+                results = [one(i) for i in range(n)]
+            else:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tidegate-layer") as pool:
+                    futures = [pool.submit(one, i) for i in range(n)]
+                    try:
+                        results = [f.result() for f in futures]
+                    except BaseException:
+                        for f in futures:
+                            f.cancel()
+                        raise
         finally:
             tempfile.tempdir = saved_tempdir
     fs = ImageFilesystem(results)

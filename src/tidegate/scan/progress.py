@@ -13,8 +13,8 @@ class NullProgress:
     def layer_started(self, index: int, total: int, size: int, what: str) -> None:
         """Layer `index` of `total` (stored `size` bytes) begins."""
 
-    def advance(self, nbytes: int) -> None:
-        """`nbytes` more stored bytes of the current layer were read."""
+    def advance(self, index: int, nbytes: int) -> None:
+        """`nbytes` more stored bytes of layer `index` were read (may be called from worker threads)."""
 
     def layer_done(self, index: int, cached: bool) -> None:
         """Layer `index` is finished (`cached` when its result came from the cache)."""

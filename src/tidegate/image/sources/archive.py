@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 import tarfile
-from typing import IO
+from typing import IO, Any
 
 from tidegate.errors import ArchiveError, BlobNotFound, LayerLimitExceeded
 
@@ -68,12 +69,11 @@ class TarArchive:
         return m
 
     def open(self, name: str) -> IO[bytes]:
-        """A stream over member `name` (reads straight from the archive file)."""
+        """A stream over member `name`, on its own file handle (so layers can be read concurrently)."""
         m = self._member(name)
-        f = self._tar.extractfile(m)
-        if f is None:  # pragma: no cover - _member ensures a regular file
-            raise BlobNotFound(f"{self.what}: {name} has no content")
-        return f
+        if m.issparse():
+            raise ArchiveError(f"{self.what}: {name} is a sparse archive member")
+        return _MemberReader(self.path, m.offset_data, m.size)
 
     def read_small(self, name: str, *, limit: int) -> bytes:
         """The whole member, refusing members over `limit` bytes."""
@@ -93,3 +93,32 @@ class TarArchive:
     def close(self) -> None:
         """Close the archive file."""
         self._tar.close()
+
+
+class _MemberReader(io.RawIOBase):
+    """Reads `size` bytes at `offset` of a file, with a private handle; a short file reads short (→ SizeMismatch)."""
+
+    def __init__(self, path: str, offset: int, size: int) -> None:
+        super().__init__()
+        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._f.seek(offset)
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1, /) -> bytes:
+        if n is None or n < 0 or n > self._left:
+            n = self._left
+        data = self._f.read(n) if n else b""
+        self._left -= len(data)
+        return data
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
