@@ -13,8 +13,8 @@ import datetime as dt
 import logging
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tidegate import __version__
