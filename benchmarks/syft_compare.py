@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,14 +116,16 @@ def load_syft(doc: dict) -> list[Pkg]:
     out = []
     for a in doc.get("artifacts", []):
         t = a.get("type", "")
-        out.append(Pkg(
-            eco=SYFT_TYPE_TO_ECO.get(t, "other"),
-            name=a.get("name", ""),
-            version=a.get("version", ""),
-            kind=t,
-            found_by=a.get("foundBy", ""),
-            paths=[loc.get("path", "") for loc in a.get("locations", [])],
-        ))
+        out.append(
+            Pkg(
+                eco=SYFT_TYPE_TO_ECO.get(t, "other"),
+                name=a.get("name", ""),
+                version=a.get("version", ""),
+                kind=t,
+                found_by=a.get("foundBy", ""),
+                paths=[loc.get("path", "") for loc in a.get("locations", [])],
+            )
+        )
     return out
 
 
@@ -138,10 +140,16 @@ def load_tidegate(doc: dict) -> list[Pkg]:
             md = p.get("metadata") or {}
             name = md.get("modulePath") or name
             version = md.get("version") or version
-        out.append(Pkg(
-            eco=eco, name=name, version=version, kind=t, found_by=p.get("cataloger", ""),
-            paths=[loc.get("path", "") for loc in p.get("locations", [])],
-        ))
+        out.append(
+            Pkg(
+                eco=eco,
+                name=name,
+                version=version,
+                kind=t,
+                found_by=p.get("cataloger", ""),
+                paths=[loc.get("path", "") for loc in p.get("locations", [])],
+            )
+        )
     return out
 
 
@@ -169,6 +177,7 @@ TRUTH_ECOSYSTEMS = ("deb", "python", "go", "npm")
 
 
 # --------------------------------------------------------------------------------------------- running
+
 
 @dataclass
 class RunResult:
@@ -232,12 +241,16 @@ class ToolResult:
     doc: dict
 
 
-def bench(cmd: list[str], env: dict[str, str], repeat: int, workdir: Path) -> ToolResult:
+def bench(cmd: list[str], env: dict[str, str], repeat: int, workdir: Path, before_each=None) -> ToolResult:
     # one untimed warm-up run (page cache, Python bytecode, Go runtime); its output is what we compare
+    if before_each:
+        before_each()
     warm = run_measured(cmd, env, workdir / "warm.json", workdir)
     doc = json.loads(warm.stdout_path.read_text())
     walls, rss = [], []
     for i in range(repeat):
+        if before_each:
+            before_each()
         r = run_measured(cmd, env, workdir / f"run{i}.json", workdir)
         walls.append(r.wall)
         if r.rss_kib:
@@ -250,14 +263,30 @@ def syft_cmd(transport: str, path: Path) -> list[str]:
     return [syft, "scan", f"{transport}:{path}", "-o", "syft-json", "--scope", "squashed", "-q"]
 
 
-def tidegate_cmd(transport: str, path: Path) -> list[str]:
+def tidegate_cmd(transport: str, path: Path, cache: str | Path | None = None) -> list[str]:
+    """tidegate's command; ``cache=None`` means no layer cache (``--no-cache``, when this tidegate has one)."""
     tg = shutil.which("tidegate", path=str(BIN_DIR)) or shutil.which("tidegate") or "tidegate"
-    return [tg, "sbom", f"{transport}:{path}", "--format", "json"]
+    cmd = [tg, "sbom", f"{transport}:{path}", "--format", "json"]
+    if TIDEGATE_HAS_CACHE:
+        cmd += ["--no-cache"] if cache is None else ["--cache-dir", str(cache)]
+    return cmd
+
+
+def _tidegate_has_cache() -> bool:
+    tg = shutil.which("tidegate", path=str(BIN_DIR)) or shutil.which("tidegate") or "tidegate"
+    try:
+        out = subprocess.run([tg, "sbom", "--help"], check=False, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--no-cache" in out.stdout
+
+
+TIDEGATE_HAS_CACHE = _tidegate_has_cache()
 
 
 def tool_version(cmd: list[str], env: dict[str, str]) -> str:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60).stdout
+        out = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=60).stdout
     except (OSError, subprocess.SubprocessError):
         return "?"
     for line in out.splitlines():
@@ -267,7 +296,22 @@ def tool_version(cmd: list[str], env: dict[str, str]) -> str:
     return first.split()[-1]
 
 
+def git_head() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    return out or "unknown commit"
+
+
 # --------------------------------------------------------------------------------------------- output
+
 
 class Out:
     def __init__(self, markdown: bool):
@@ -297,7 +341,9 @@ class Out:
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
 
         def fmt(r: list[str]) -> str:
-            return "  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(r, widths, align)).rstrip()
+            return "  ".join(
+                c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(r, widths, align)
+            ).rstrip()
 
         print(fmt(header))
         print("  ".join("-" * w for w in widths))
@@ -324,7 +370,9 @@ def mib(kib: int | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs per tool and image (best is kept; default 3)")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="timed runs per tool and image (best is kept; default 3)"
+    )
     ap.add_argument("--images", nargs="+", metavar="NAME", choices=sorted(IMAGES), help="subset of images")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = ap.parse_args(argv)
@@ -341,13 +389,15 @@ def main(argv: list[str] | None = None) -> int:
     tg_bin = tidegate_cmd("x", Path("y"))[0]
     out.h(2, "Syft cross-check")
     out.p(
-        f"syft {tool_version([syft_bin, 'version'], syft_env)}, tidegate {tool_version([tg_bin, '--version'], tg_env)}; "
+        f"syft {tool_version([syft_bin, 'version'], syft_env)}, tidegate {tool_version([tg_bin, '--version'], tg_env)}"
+        f" (tree at {git_head()}); "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}; "
         f"best of {args.repeat} timed runs after 1 warm-up; peak RSS via "
         f"{'GNU /usr/bin/time %M' if GNU_TIME else '/proc/<pid>/status VmHWM polling'}."
     )
 
     timing_rows: list[list[str]] = []
+    cache_mismatch: list[str] = []
     with tempfile.TemporaryDirectory(prefix="syft-compare-") as tmp:
         for name in names:
             transport, fname = IMAGES[name]
@@ -359,8 +409,29 @@ def main(argv: list[str] | None = None) -> int:
             wd_t = Path(tmp) / name / "tidegate"
             wd_s.mkdir(parents=True)
             wd_t.mkdir(parents=True)
-            s = bench(syft_cmd(transport, path), syft_env, args.repeat, wd_s)
+            # Syft keeps a small cache (SYFT_CACHE_DIR, ~/.cache/syft: remote Go licence lookups, off here);
+            # give it a fresh empty one for every run so nothing carries over.
+            syft_cache = wd_s / "cache"
+            s = bench(
+                syft_cmd(transport, path),
+                {**syft_env, "SYFT_CACHE_DIR": str(syft_cache)},
+                args.repeat,
+                wd_s,
+                before_each=lambda d=syft_cache: shutil.rmtree(d, ignore_errors=True),
+            )
+            # tidegate cold (no layer cache) is the like-for-like comparison with Syft ...
             t = bench(tidegate_cmd(transport, path), tg_env, args.repeat, wd_t)
+            # ... and, if this tidegate has a layer cache, a warm-cache run too (the warm-up fills a private
+            # cache directory; ~/.cache/tidegate is never touched)
+            tw = None
+            if TIDEGATE_HAS_CACHE:
+                wd_w = Path(tmp) / name / "tidegate-warm"
+                wd_w.mkdir(parents=True)
+                tw = bench(tidegate_cmd(transport, path, cache=wd_w / "cache"), tg_env, args.repeat, wd_w)
+                cold_keys = Counter(p.key for p in load_tidegate(t.doc))
+                for f in sorted(wd_w.glob("run*.json")):
+                    if Counter(p.key for p in load_tidegate(json.loads(f.read_text()))) != cold_keys:
+                        cache_mismatch.append(f"{name}: {f.name}")
 
             sp, tp = load_syft(s.doc), load_tidegate(t.doc)
             sc, tc = Counter(p.key for p in sp), Counter(p.key for p in tp)
@@ -375,14 +446,18 @@ def main(argv: list[str] | None = None) -> int:
                 ot = sum(n for k, n in only_t.items() if k[0] == eco)
                 if ns or nt:
                     rows.append([eco, str(ns), str(nt), str(os_), str(ot)])
-            rows.append(["total", str(len(sp)), str(len(tp)), str(sum(only_s.values())), str(sum(only_t.values()))])
+            rows.append(
+                ["total", str(len(sp)), str(len(tp)), str(sum(only_s.values())), str(sum(only_t.values()))]
+            )
             out.table(["ecosystem", "syft", "tidegate", "only syft", "only tidegate"], rows, "lrrrr")
 
             diff_rows = []
             for side, diff, pkgs in (("syft", only_s, sp), ("tidegate", only_t, tp)):
                 for k in sorted(diff):
                     n = diff[k]
-                    diff_rows.append([f"only {side}", k[0], fmt_key(k) + (f" ×{n}" if n > 1 else ""), describe(pkgs, k)])
+                    diff_rows.append(
+                        [f"only {side}", k[0], fmt_key(k) + (f" ×{n}" if n > 1 else ""), describe(pkgs, k)]
+                    )
             if diff_rows:
                 out.table(["side", "ecosystem", "package", "type/cataloger @ first location"], diff_rows)
             else:
@@ -395,27 +470,68 @@ def main(argv: list[str] | None = None) -> int:
                 for tool, pkgs in (("syft", sp), ("tidegate", tp)):
                     got = Counter(p.key for p in pkgs if p.eco in TRUTH_ECOSYSTEMS)
                     missed, extra = truth - got, got - truth
-                    trows.append([
-                        tool, str(sum(truth.values())), str(sum(got.values())), str(sum(missed.values())),
-                        ", ".join(fmt_key(k) for k in sorted(missed)) or "-",
-                        str(sum(extra.values())), ", ".join(fmt_key(k) for k in sorted(extra)) or "-",
-                    ])
-                out.table(["tool", "truth", "reported", "missed", "missed packages", "extra", "extra packages"],
-                          trows, "lrrrlrl")
+                    trows.append(
+                        [
+                            tool,
+                            str(sum(truth.values())),
+                            str(sum(got.values())),
+                            str(sum(missed.values())),
+                            ", ".join(fmt_key(k) for k in sorted(missed)) or "-",
+                            str(sum(extra.values())),
+                            ", ".join(fmt_key(k) for k in sorted(extra)) or "-",
+                        ]
+                    )
+                out.table(
+                    ["tool", "truth", "reported", "missed", "missed packages", "extra", "extra packages"],
+                    trows,
+                    "lrrrlrl",
+                )
 
             ratio = t.best_wall / s.best_wall if s.best_wall else float("nan")
             rss_ratio = (t.peak_rss_kib / s.peak_rss_kib) if s.peak_rss_kib and t.peak_rss_kib else None
-            timing_rows.append([
-                name, f"{s.best_wall:.2f}", f"{t.best_wall:.2f}", f"{ratio:.2f}",
-                mib(s.peak_rss_kib), mib(t.peak_rss_kib), f"{rss_ratio:.2f}" if rss_ratio else "n/a",
-            ])
+            timing_rows.append(
+                [
+                    name,
+                    f"{s.best_wall:.2f}",
+                    f"{t.best_wall:.2f}",
+                    f"{ratio:.2f}",
+                    mib(s.peak_rss_kib),
+                    mib(t.peak_rss_kib),
+                    f"{rss_ratio:.2f}" if rss_ratio else "n/a",
+                ]
+                + (
+                    [f"{tw.best_wall:.2f}", f"{tw.best_wall / s.best_wall:.2f}", mib(tw.peak_rss_kib)]
+                    if tw
+                    else []
+                )
+            )
 
     out.h(3, "Time and memory")
-    out.table(
-        ["image", "syft s", "tidegate s", "time tidegate/syft", "syft peak RSS MiB", "tidegate peak RSS MiB",
-         "RSS tidegate/syft"],
-        timing_rows, "lrrrrrr",
-    )
+    header = [
+        "image",
+        "syft s",
+        "tidegate s",
+        "time tidegate/syft",
+        "syft peak RSS MiB",
+        "tidegate peak RSS MiB",
+        "RSS tidegate/syft",
+    ]
+    if TIDEGATE_HAS_CACHE:
+        header += ["tidegate warm-cache s", "warm tidegate/syft", "warm peak RSS MiB"]
+    out.table(header, timing_rows, "l" + "r" * (len(header) - 1))
+    if TIDEGATE_HAS_CACHE:
+        out.p(
+            "tidegate s / RSS: cold, `--no-cache` (like-for-like with Syft, which caches nothing). "
+            "Warm-cache: `--cache-dir` pre-filled by the warm-up run, i.e. a rescan of the same layers."
+        )
+        out.p(
+            "Warm-cache output vs cold output (package keys): "
+            + (
+                "identical in every run."
+                if not cache_mismatch
+                else "DIFFERENT in " + ", ".join(cache_mismatch)
+            )
+        )
     return 0
 
 
