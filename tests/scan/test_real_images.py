@@ -10,7 +10,7 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from tests.support.images import IMAGES, build_docker25_archive, load_truth
-from tidegate.model.package import DpkgEntry, GoModule
+from tidegate.model.package import DpkgEntry, GoModule, PythonDist
 from tidegate.scan.pipeline import ScanOptions, ScanResult, scan_image
 
 _cache: dict[tuple[str, str | None], ScanResult] = {}
@@ -38,12 +38,18 @@ def truth_dpkg(image: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
             for p in image["dpkg"]["packages"]}
 
 
-def python_set(result: ScanResult) -> set[tuple[str, str]]:
-    return {(p.name, p.version) for p in result.sbom.packages if p.type == "pypi"}
+def python_set(result: ScanResult) -> set[tuple[str, str, str, str]]:
+    out = set()
+    for p in result.sbom.packages:
+        if p.type == "pypi":
+            assert isinstance(p.metadata, PythonDist)
+            out.add((p.name, p.version, p.metadata.metadata_dir, p.metadata.installer))
+    return out
 
 
-def truth_python(image: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(canonicalize_name(d["name"]), d["version"]) for d in image["python"]["distributions"]}
+def truth_python(image: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    return {(canonicalize_name(d["name"]), d["version"], d["metadata_dir"], d["installer"] or "")
+            for d in image["python"]["distributions"]}
 
 
 def go_set(result: ScanResult) -> set[tuple[str, str, str]]:

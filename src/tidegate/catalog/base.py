@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import BinaryIO, ClassVar
 
 from tidegate.model.distro import Distro
@@ -77,6 +78,10 @@ class Cataloger(ABC):
     head_bytes: ClassVar[int] = 0
     """How many leading bytes `wants` needs to decide (0 = decide on path and mode alone)."""
 
+    needs_all_claimed: ClassVar[bool] = False
+    """When True the layer pass keeps every claimed file of a layer (each within `max_bytes`) and calls
+    `parse_all` once after the pass, for formats that span several files (a dist-info's METADATA + INSTALLER)."""
+
     def wants(self, path: str, mode: int, size: int, head: bytes) -> bool:
         """Refine a path claim by mode, size or leading bytes (e.g. an ELF magic). Default: claim."""
         return True
@@ -84,6 +89,13 @@ class Cataloger(ABC):
     @abstractmethod
     def parse(self, file: FileInput) -> CatalogOutput:
         """Parse one claimed file. Raise nothing for bad content: return `Unknown` entries instead."""
+
+    def parse_all(self, files: Sequence[FileInput]) -> CatalogOutput:
+        """Parse every claimed file of one layer together (only called when `needs_all_claimed`)."""
+        outs = [self.parse(f) for f in files]
+        return CatalogOutput(packages=tuple(p for o in outs for p in o.packages),
+                             unknowns=tuple(u for o in outs for u in o.unknowns),
+                             distro=next((o.distro for o in outs if o.distro), None))
 
 
 _GLOB_TOKEN = re.compile(r"\*\*/|\*\*|\*|\?|\[[^\]]*\]|[^*?\[]+")

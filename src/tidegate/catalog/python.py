@@ -10,10 +10,12 @@ body that follows it is never decoded::
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import email.parser
 import email.policy
 import posixpath
+from collections.abc import Sequence
 
 from packaging.utils import canonicalize_name
 
@@ -58,12 +60,37 @@ class PythonInstalledCataloger(Cataloger):
     """Installed Python distributions (wheel ``.dist-info`` and setuptools ``.egg-info``)."""
 
     name = "python-installed"
-    version = 1
-    patterns = ("**/*.dist-info/METADATA", "**/*.egg-info/PKG-INFO", "**/*.egg-info")
+    version = 2
+    patterns = ("**/*.dist-info/METADATA", "**/*.egg-info/PKG-INFO", "**/*.egg-info", "**/*.dist-info/INSTALLER")
+    max_bytes = 16 * MiB
+    needs_all_claimed = True
+
+    def parse_all(self, files: Sequence[FileInput]) -> CatalogOutput:
+        """Metadata files, with the ``INSTALLER`` (PEP 376: pip, uv, conda…) of the same dist-info when present."""
+        installers: dict[str, str] = {}
+        for f in files:
+            if f.location.path.endswith("/INSTALLER"):
+                text = f.read_all()[:200].decode("utf-8", errors="replace").strip()
+                installers[posixpath.dirname(f.location.path)] = text.splitlines()[0].strip() if text else ""
+        packages: list[Package] = []
+        unknowns: list[Unknown] = []
+        for f in files:
+            if f.location.path.endswith("/INSTALLER"):
+                continue
+            out = self.parse(f)
+            unknowns.extend(out.unknowns)
+            for p in out.packages:
+                if isinstance(p.metadata, PythonDist) and p.metadata.metadata_dir in installers:
+                    p = dataclasses.replace(p, metadata=dataclasses.replace(
+                        p.metadata, installer=installers[p.metadata.metadata_dir]))
+                packages.append(p)
+        return CatalogOutput(packages=tuple(packages), unknowns=tuple(unknowns))
 
     def parse(self, file: FileInput) -> CatalogOutput:
         """One package per metadata file, or an `Unknown` when Name or Version is missing."""
         loc = file.location
+        if loc.path.endswith("/INSTALLER"):
+            return CatalogOutput()
         head = read_header_block(file)
         if b"\x00" in head:
             return CatalogOutput(unknowns=(Unknown(loc, "python metadata is not a text file", self.name),))

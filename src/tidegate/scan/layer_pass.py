@@ -9,6 +9,7 @@ Memory stays bounded: entries are metadata only; a claimed file is spooled once 
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import shutil
 import tarfile
@@ -98,6 +99,7 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
     distros: list[Distro] = []
     unknowns: list[Unknown] = []
     outputs: dict[str, list[tuple[Cataloger, CatalogOutput]]] = {}
+    kept: dict[str, tuple[Cataloger, list[FileInput]]] = {}
 
     def loc(path: str) -> Location:
         return Location(path, layer.index, layer.diff_id, layer.created_by)
@@ -118,7 +120,7 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
             continue
         entries.append(entry)
         if entry.kind == "hardlink":
-            _hardlink(entry, dispatcher, outputs, loc(path), collect, unknowns)
+            _hardlink(entry, dispatcher, outputs, kept, loc(path), collect, unknowns)
             continue
         if entry.kind != "file":
             continue
@@ -151,20 +153,37 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
                 continue
             for c in fits:
                 spool.seek(0)
+                if c.needs_all_claimed:
+                    data = io.BytesIO(spool.read())
+                    kept.setdefault(c.name, (c, []))[1].append(FileInput(loc(path), data, entry.size, entry.mode))
+                    continue
                 out = _run(c, FileInput(loc(path), spool, entry.size, entry.mode))  # type: ignore[arg-type]
                 collect(c, out)
                 if out.packages or out.distro:
                     outputs.setdefault(path, []).append((c, out))
+    for c, files in kept.values():
+        try:
+            out = c.parse_all(files)
+        except Exception as e:  # noqa: BLE001 - as in _run: located, never fatal
+            log.debug("cataloger %s failed on layer %d", c.name, layer.index, exc_info=True)
+            out = CatalogOutput(unknowns=tuple(Unknown(f.location, f"{c.name} failed: {type(e).__name__}: {e}",
+                                                       c.name) for f in files))
+        collect(c, out)
     return LayerResult(layer.index, layer.diff_id, tuple(entries), tuple(whiteouts), tuple(opaque),
                        tuple(packages), tuple(distros), tuple(unknowns))
 
 
 def _hardlink(entry: TarEntry, dispatcher: Dispatcher, outputs: dict[str, list[tuple[Cataloger, CatalogOutput]]],
-              where: Location, collect: object, unknowns: list[Unknown]) -> None:
+              kept: dict[str, tuple[Cataloger, list[FileInput]]], where: Location, collect: object,
+              unknowns: list[Unknown]) -> None:
     """A hard link shares its target's bytes: re-use what the target's catalogers found, at the link's path."""
     done = {c.name: out for c, out in outputs.get(entry.linkname, [])}
     for c in dispatcher.claimants(entry.path):
-        if c.name in done:
+        target = next((f for f in kept.get(c.name, (c, []))[1] if f.location.path == entry.linkname), None)
+        if target is not None:  # a multi-file cataloger: hand it the same bytes under the link's path
+            kept[c.name][1].append(dataclasses.replace(target, location=where,
+                                                       data=io.BytesIO(target.read_all())))
+        elif c.name in done:
             collect(c, _relocate(done[c.name], where))  # type: ignore[operator]
         elif c.head_bytes == 0 and dispatcher.claimants(entry.linkname).count(c) == 0:
             unknowns.append(Unknown(where, f"hard link to {entry.linkname}, whose content {c.name} did not see", c.name))
