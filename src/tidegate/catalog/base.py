@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
 from tidegate.model.distro import Distro

@@ -164,7 +164,7 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
     for c, files in kept.values():
         try:
             out = c.parse_all(files)
-        except Exception as e:  # noqa: BLE001 - as in _run: located, never fatal
+        except Exception as e:
             log.debug("cataloger %s failed on layer %d", c.name, layer.index, exc_info=True)
             out = CatalogOutput(unknowns=tuple(Unknown(f.location, f"{c.name} failed: {type(e).__name__}: {e}",
                                                        c.name) for f in files))
