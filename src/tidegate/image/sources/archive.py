@@ -73,7 +73,7 @@ class TarArchive:
         m = self._member(name)
         if m.issparse():
             raise ArchiveError(f"{self.what}: {name} is a sparse archive member")
-        return _MemberReader(self.path, m.offset_data, m.size)
+        return io.BufferedReader(_MemberReader(self.path, m.offset_data, m.size), buffer_size=1 << 20)
 
     def read_small(self, name: str, *, limit: int) -> bytes:
         """The whole member, refusing members over `limit` bytes."""
