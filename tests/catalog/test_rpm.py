@@ -165,7 +165,39 @@ def test_sqlite_without_packages_table_is_unknown(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE Other (x)")
     conn.close()
     out = run(C, file_input("/var/lib/rpm/rpmdb.sqlite", db.read_bytes()))
-    assert out.packages == () and "no such table" in out.unknowns[0].reason
+    assert out.packages == () and "no Packages table" in out.unknowns[0].reason
+
+
+@pytest.mark.parametrize("ddl", [
+    # A view that never ends (and would sort into SQLite's own temp files if ordered).
+    "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
+    "SELECT x AS hnum, zeroblob(1000000) AS blob FROM c",
+    # A view that never returns a row but spins.
+    "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
+    "SELECT x AS hnum, x'00' AS blob FROM c WHERE x < 0",
+])
+def test_hostile_schema_is_refused_quickly(tmp_path: Path, ddl: str) -> None:
+    import time
+
+    db = tmp_path / "x.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute(ddl)
+    conn.close()
+    t0 = time.monotonic()
+    out = run(C, file_input("/var/lib/rpm/rpmdb.sqlite", db.read_bytes()))
+    assert time.monotonic() - t0 < 10
+    assert out.packages == () and "not a table" in out.unknowns[0].reason
+
+
+def test_malformed_rows_are_counted(real_rpmdb: Path, tmp_path: Path) -> None:
+    db = tmp_path / "x.sqlite"
+    shutil.copy(real_rpmdb / "rpmdb.sqlite", db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO Packages (hnum, blob) VALUES (2000, 'a text value, not a header blob')")
+    conn.close()
+    out = run(C, file_input("/var/lib/rpm/rpmdb.sqlite", db.read_bytes()))
+    assert len(out.packages) == len(PACKAGES)
+    assert any("1 Packages row(s)" in u.reason for u in out.unknowns)
 
 
 @pytest.mark.parametrize(

@@ -131,21 +131,63 @@ def rpm_purl(entry: RpmEntry) -> str:
     return make_purl("rpm", entry.name, version, namespace="redhat", qualifiers=qualifiers)
 
 
-def read_blobs(path: str) -> list[tuple[int, bytes]]:
-    """``(hnum, blob)`` rows of an rpmdb.sqlite, opened read-only and immutable; sqlite errors propagate."""
+MAX_ROWS = 200_000
+"""More rows than this (a real rpmdb has a few thousand) and the database is refused."""
+MAX_VM_STEPS = 50_000_000
+"""SQLite virtual-machine steps allowed for the whole read: a hostile schema cannot run forever."""
+MAX_HEADER_BLOB = 16 * MiB
+"""Largest single header blob."""
+
+
+def read_blobs(path: str) -> tuple[list[tuple[int, bytes]], int]:
+    """``(hnum, blob)`` rows of an rpmdb.sqlite and the number of malformed rows skipped; opened read-only and
+    immutable; sqlite errors propagate.
+
+    The database comes from the image, so it is treated as hostile: ``Packages`` must be a plain table (a view
+    or trigger could compute anything), nothing is sorted (sorting spills to SQLite's own temp files), temp
+    storage stays in memory, and a progress handler aborts queries that run too long.
+    """
     conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     try:
-        rows = conn.execute("SELECT hnum, blob FROM Packages ORDER BY hnum").fetchall()
+        conn.execute("PRAGMA trusted_schema=OFF")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-16384")  # 16 MiB
+        steps = {"n": 0}
+
+        def budget() -> int:
+            steps["n"] += 1000
+            return 1 if steps["n"] > MAX_VM_STEPS else 0
+
+        conn.set_progress_handler(budget, 1000)
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'Packages'").fetchone()
+        if kind is None or kind[0] != "table":
+            raise sqlite3.DatabaseError("no Packages table" if kind is None else f"Packages is a {kind[0]}, not a table")
+        rows: list[tuple[int, bytes]] = []
+        skipped = 0
+        cur = conn.execute("SELECT hnum, blob FROM Packages")
+        while batch := cur.fetchmany(100):
+            for h, b in batch:
+                if isinstance(h, int) and isinstance(b, bytes) and len(b) <= MAX_HEADER_BLOB:
+                    rows.append((h, b))
+                else:
+                    skipped += 1
+            if len(rows) > MAX_ROWS:
+                raise sqlite3.DatabaseError(f"more than {MAX_ROWS:,} package rows")
+    except sqlite3.OperationalError as e:
+        if "interrupted" in str(e):
+            raise sqlite3.DatabaseError("query took too long (aborted)") from e
+        raise
     finally:
         conn.close()
-    return [(int(h), bytes(b)) for h, b in rows if isinstance(b, (bytes, memoryview))]
+    rows.sort()
+    return rows, skipped
 
 
 class RpmDbCataloger(Cataloger):
     """Installed RPMs from the SQLite rpmdb; BerkeleyDB and NDB databases are reported, not parsed."""
 
     name = "rpm-db"
-    version = 1
+    version = 2
     patterns = _SQLITE_PATHS + _BDB_PATHS + _NDB_PATHS
     max_bytes = 512 * MiB
 
@@ -162,11 +204,14 @@ class RpmDbCataloger(Cataloger):
                 file.data.seek(0)
                 shutil.copyfileobj(file.data, tmp, 1 * MiB)
                 tmp.flush()
-                rows = read_blobs(tmp.name)
+                rows, skipped = read_blobs(tmp.name)
         except (sqlite3.Error, OSError) as e:
             return self._unknown(loc, f"rpmdb.sqlite could not be read: {e}")
         packages: list[Package] = []
         unknowns: list[Unknown] = []
+        if skipped:
+            unknowns.append(Unknown(loc, f"{skipped} Packages row(s) without an integer hnum and a header blob "
+                                    f"of at most {MAX_HEADER_BLOB:,} bytes were skipped", self.name))
         for hnum, blob in rows:
             try:
                 header = parse_header(blob)
