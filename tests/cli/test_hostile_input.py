@@ -226,3 +226,75 @@ def test_failed_scan_does_not_clobber_output(tmp_path: Path, capsys: pytest.Capt
     assert code == 2
     assert out.read_text() == "previous report\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tidegate-")] == []
+
+
+def test_huge_pax_header_is_refused_without_buffering(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A PAX header that declares 64 MiB: refused at a bound instead of being read into memory."""
+    size = 64 * 1024 * 1024
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type = tarfile.XHDTYPE
+    info.size = size
+    co = zlib.compressobj(6, zlib.DEFLATED, 31)
+    blob = co.compress(info.tobuf(format=tarfile.USTAR_FORMAT))
+    filler = (b"x" * 1000 + b"\n") * 1024
+    left = size
+    while left > 0:
+        chunk = filler[: min(left, len(filler))]
+        blob += co.compress(chunk)
+        left -= len(chunk)
+    blob += co.compress(bytes(1024)) + co.flush()
+    img = OciImage([b"placeholder"], compress=lambda _: blob)
+
+    def fix(state: dict) -> None:
+        state["config"]["rootfs"]["diff_ids"] = [sha256(b"unknown")]
+
+    img.build(tmp_path / "x.tar", mutate=fix)
+    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{tmp_path / 'x.tar'}")
+    assert_one_line_error(code, err, "extended header")
+
+
+@pytest.mark.parametrize("name", [".wh.", "usr/.wh."])
+def test_whiteout_naming_nothing_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    img = OciImage([GOOD_LAYER, make_tar([TarMember(name)])]).build(tmp_path / "x.tar")
+    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{img}")
+    assert_one_line_error(code, err, "invalid whiteout")
+
+
+def test_corrupt_header_inside_a_layer_cannot_hide_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tar = bytearray(make_tar([TarMember("etc/a", b"a"), TarMember("var/lib/dpkg/status", b"Package: x\n")]))
+    tar[1024 + 148:1024 + 156] = b"garbage!"  # break the second header's checksum; digests are then computed
+    img = OciImage([bytes(tar)]).build(tmp_path / "x.tar")
+    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{img}")
+    assert_one_line_error(code, err, "corrupt tar header at offset 1,024")
+
+
+def test_corrupt_header_inside_the_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = OciImage([GOOD_LAYER]).build(tmp_path / "x.tar")
+    data = bytearray(img.read_bytes())
+    data[512 + 512 + 148:512 + 512 + 156] = b"garbage!"  # the header after oci-layout's one data block
+    img.write_bytes(bytes(data))
+    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{img}")
+    assert_one_line_error(code, err, "corrupt or truncated tar header")
+
+
+def test_empty_layer_stream_is_an_empty_layer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = OciImage([GOOD_LAYER, b""]).build(tmp_path / "x.tar")
+    code, out, err = run_cli(capsys, "sbom", f"oci-archive:{img}", "-f", "json")
+    assert code == 0, err
+    assert len(json.loads(out)["image"]["layers"]) == 2
+
+
+def test_fifo_is_not_an_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{fifo}")
+    assert_one_line_error(code, err, "not a regular file")
+    layout = tmp_path / "layout"
+    OciImage([GOOD_LAYER]).build(tmp_path / "x.tar")
+    with tarfile.open(tmp_path / "x.tar") as tf:
+        tf.extractall(layout, filter="data")
+    blob = next(p for p in (layout / "blobs" / "sha256").iterdir() if p.stat().st_size > 200)
+    blob.unlink()
+    os.mkfifo(blob)
+    code, _, err = run_cli(capsys, "sbom", f"oci:{layout}")
+    assert_one_line_error(code, err)

@@ -169,3 +169,39 @@ def test_layer_results_are_cacheable(tmp_path: Path) -> None:
         scan_image(f"oci-archive:{tmp_path / 'y.tar'}")
     second = scan_image(f"oci-archive:{tmp_path / 'y.tar'}", cache=cache).sbom
     assert [p.purl for p in first.packages] == [p.purl for p in second.packages] != []
+
+
+def test_a_later_duplicate_in_the_same_layer_wins(tmp_path: Path) -> None:
+    layer = make_tar([OS_RELEASE, LINK, dpkg("old"), dpkg("new"),
+                      TarMember("x/a-1.dist-info/METADATA", b"Name: a\nVersion: 1\n"),
+                      TarMember("x/a-1.dist-info/METADATA", b"Name: a\nVersion: 2\n")])
+    sbom = scan_image(f"oci-archive:{OciImage([layer]).build(tmp_path / 'x.tar')}").sbom
+    assert sorted((p.name, p.version) for p in sbom.packages) == [("a", "2"), ("new", "1.0")]
+
+
+def test_file_replaced_by_a_directory_in_the_same_layer(tmp_path: Path) -> None:
+    layer = make_tar([OS_RELEASE, dpkg("a"), TarMember("var/lib/dpkg/status", type=tarfile.DIRTYPE, mode=0o755)])
+    sbom = scan_image(f"oci-archive:{OciImage([layer]).build(tmp_path / 'x.tar')}").sbom
+    assert sbom.packages == ()
+
+
+def test_implicit_parent_replaced_by_a_symlink(tmp_path: Path) -> None:
+    lower = make_tar([OS_RELEASE, dpkg("a")])  # no explicit /var/lib directory entries
+    upper = make_tar([TarMember("var/lib", type=tarfile.SYMTYPE, linkname="/nowhere")])
+    result = scan_image(f"oci-archive:{OciImage([lower, upper]).build(tmp_path / 'x.tar')}")
+    assert result.sbom.packages == ()
+    assert not result.filesystem.exists("/var/lib/dpkg/status")
+
+
+@pytest.mark.parametrize("links", [
+    [TarMember("var/lib/dpkg/status", type=tarfile.SYMTYPE, linkname="/opt/real/status")],
+    [TarMember("var/lib/dpkg", type=tarfile.SYMTYPE, linkname="/opt/real")],
+])
+def test_package_database_behind_a_symlink_is_reported(tmp_path: Path, links: list[TarMember]) -> None:
+    real = TarMember("opt/real/status", dpkg("a").data)
+    layer = make_tar([OS_RELEASE, real, *links])
+    sbom = scan_image(f"oci-archive:{OciImage([layer]).build(tmp_path / 'x.tar')}").sbom
+    assert sbom.packages == ()
+    assert [(u.source, u.location.path if u.location else None) for u in sbom.unknowns] == [
+        ("dpkg-status", "/var/lib/dpkg/status")]
+    assert "/opt/real/status" in sbom.unknowns[0].reason

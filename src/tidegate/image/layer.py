@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from tidegate.errors import ArchiveError, UnsafePath
+from tidegate.errors import ArchiveError, LayerLimitExceeded, UnsafePath
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -82,12 +82,16 @@ class ForwardReader:
     """
 
     CHUNK = 1024 * 1024
+    MAX_READ = 16 * 1024 * 1024
+    """tarfile reads a PAX / GNU long-name header whole; one larger than this is refused, not buffered."""
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self._buf = b""
         self._off = 0
         self._pos = 0
+        self.last_block = b""
+        """The most recent 512-byte read: after tarfile stops, it tells a clean end from a corrupt header."""
 
     def _fill(self) -> bool:
         self._buf = self._raw.read(self.CHUNK)
@@ -96,8 +100,14 @@ class ForwardReader:
 
     def read(self, n: int = -1) -> bytes:
         """Read `n` bytes (fewer only at EOF), as tarfile expects of a file."""
-        if n is None or n < 0:
-            n = 1 << 62
+        if n is None or n < 0 or n > self.MAX_READ:
+            raise _HeaderTooLarge(n)
+        if n == tarfile.BLOCKSIZE:
+            self.last_block = self._read(n)
+            return self.last_block
+        return self._read(n)
+
+    def _read(self, n: int) -> bytes:
         avail = len(self._buf) - self._off
         if n <= avail:
             out = self._buf[self._off:self._off + n]
@@ -143,14 +153,39 @@ class ForwardReader:
         return self._pos
 
 
+class _HeaderTooLarge(Exception):
+    """A read larger than `ForwardReader.MAX_READ` (only tarfile's extended-header reads are that large)."""
+
+
 def walk_layer(stream: Any, *, what: str) -> Iterator[tuple[TarEntry, tarfile.TarFile, tarfile.TarInfo]]:
-    """Yield each member once, in archive order, with the tarfile (for `extractfile`) and the raw member."""
+    """Yield each member once, in archive order, with the tarfile (for `extractfile`) and the raw member.
+
+    tarfile ends iteration quietly at a header it cannot parse; here that is an error (Go's archive/tar, which
+    containerd uses, fails on it too), so nothing can hide behind a corrupt header.
+    """
+    reader = ForwardReader(stream)
     try:
-        tf = tarfile.open(fileobj=ForwardReader(stream), mode="r:")  # type: ignore[call-overload]  # noqa: SIM115
+        tf = tarfile.open(fileobj=reader, mode="r:")  # type: ignore[call-overload]  # noqa: SIM115
     except tarfile.ReadError as e:
+        if reader.tell() == 0:
+            return  # a zero-byte stream is an empty layer (Go's archive/tar reads it as no entries)
         raise ArchiveError(f"{what}: not a tar stream ({e})") from e
+    except _HeaderTooLarge as e:
+        raise LayerLimitExceeded(f"{what}: tar extended header over {ForwardReader.MAX_READ:,} bytes") from e
     try:
-        while (m := tf.next()) is not None:
+        while True:
+            try:
+                m = tf.next()
+            except _HeaderTooLarge as e:
+                raise LayerLimitExceeded(f"{what}: tar extended header (PAX or GNU long name) at offset "
+                                         f"{tf.offset:,} is over {ForwardReader.MAX_READ:,} bytes") from e
+            if m is None:
+                last = reader.last_block
+                if len(last) < tarfile.BLOCKSIZE:
+                    raise ArchiveError(f"{what}: tar stream ends inside a header at offset {tf.offset:,}")
+                if last.count(0) != tarfile.BLOCKSIZE:
+                    raise ArchiveError(f"{what}: corrupt tar header at offset {tf.offset:,}")
+                return
             tf.members.clear()  # tarfile keeps every TarInfo; we keep only our compact entries
             path = normalize_member_path(m.name, what)
             base = posixpath.basename(path)
@@ -161,8 +196,10 @@ def walk_layer(stream: Any, *, what: str) -> Iterator[tuple[TarEntry, tarfile.Ta
                 elif base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
                     continue  # other AUFS metadata (.wh..wh.plnk, …): not part of the filesystem
                 else:
-                    target = posixpath.join(parent, base[len(WHITEOUT_PREFIX):])
-                    yield TarEntry(target, "whiteout", 0, 0, 0, 0), tf, m
+                    name = base[len(WHITEOUT_PREFIX):]
+                    if name in ("", ".", ".."):
+                        raise UnsafePath(f"{what}: invalid whiteout {m.name[:200]!r} (names no file)")
+                    yield TarEntry(posixpath.join(parent, name), "whiteout", 0, 0, 0, 0), tf, m
                 continue
             kind = _KINDS.get(m.type, "other")
             linkname = ""

@@ -16,9 +16,11 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tidegate.catalog.base import Cataloger
 from tidegate.image.layer import TarEntry
 from tidegate.model.distro import Distro
 from tidegate.model.finding import Unknown
+from tidegate.model.location import Location
 from tidegate.model.package import Package
 from tidegate.scan.layer_pass import LayerResult
 
@@ -34,6 +36,12 @@ class FileRecord:
     """The layer whose entry is visible."""
     entry: TarEntry
     """The visible tar entry."""
+
+
+def _has_children(sorted_keys: list[str], path: str) -> bool:
+    prefix = path.rstrip("/") + "/"
+    i = bisect.bisect_left(sorted_keys, prefix)
+    return i < len(sorted_keys) and sorted_keys[i].startswith(prefix)
 
 
 def _delete_subtree(view: dict[str, FileRecord], roots: Iterable[str], *, keep_root: bool) -> None:
@@ -62,8 +70,10 @@ class ImageFilesystem:
             # Deletions apply to lower layers only, so they run before this layer's own entries are added.
             _delete_subtree(view, layer.opaque_dirs, keep_root=True)
             _delete_subtree(view, layer.whiteouts, keep_root=False)
-            replaced_dirs = [e.path for e in layer.entries
-                             if e.kind != "dir" and (r := view.get(e.path)) is not None and r.entry.kind == "dir"]
+            # A non-directory hides whatever lower layers had below its path, whether they listed the directory
+            # or only implied it by a child's path (tars need not list parents).
+            keys = sorted(view)
+            replaced_dirs = [e.path for e in layer.entries if e.kind != "dir" and _has_children(keys, e.path)]
             _delete_subtree(view, replaced_dirs, keep_root=False)
             for e in layer.entries:
                 view[e.path] = FileRecord(layer.index, e)
@@ -128,9 +138,9 @@ class ImageFilesystem:
         return out
 
     def is_visible(self, path: str, layer_index: int) -> bool:
-        """True when `path` as written by `layer_index` is what the squashed view shows."""
+        """True when the file `path` as written by `layer_index` is what the squashed view shows."""
         rec = self.squashed.get(path)
-        return rec is not None and rec.layer_index == layer_index
+        return rec is not None and rec.layer_index == layer_index and rec.entry.kind in ("file", "hardlink")
 
     def hidden_files(self) -> list[tuple[str, int]]:
         """Regular files present in some layer but not visible (deleted or replaced later)."""
@@ -164,3 +174,30 @@ def find_distro(fs: ImageFilesystem) -> Distro | None:
                 return d
     return None
 
+
+
+def unread_symlinked_claims(fs: ImageFilesystem, catalogers: Sequence[Cataloger]) -> list[Unknown]:
+    """Fixed paths a cataloger wants (``/var/lib/dpkg/status``) that resolve through a symlink to a file the
+    single pass did not hand it: reported, never silently missing."""
+    out: list[Unknown] = []
+    for c in catalogers:
+        for pattern in c.patterns:
+            if any(ch in pattern for ch in "*?["):
+                continue
+            real = fs.resolve(pattern)
+            if real is None or real == pattern:
+                continue
+            rec = fs.get(real)
+            if rec is None or rec.entry.kind not in ("file", "hardlink"):
+                continue
+            layer = fs.layers[rec.layer_index]
+            seen = any(p.cataloger == c.name and p.locations and p.locations[0].path == real for p in layer.packages) \
+                or any(d.path == real for d in layer.distros) \
+                or any(u.source == c.name and u.location is not None and u.location.path == real for u in layer.unknowns)
+            if seen:
+                continue
+            link = fs.get(pattern) or rec
+            where = Location(pattern, link.layer_index, fs.layers[link.layer_index].diff_id)
+            out.append(Unknown(where, f"{pattern} resolves through a symlink to {real}, which {c.name} did not read "
+                                      "(package databases behind symlinks are not followed yet)", c.name))
+    return out

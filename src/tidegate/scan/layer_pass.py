@@ -100,18 +100,30 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
     unknowns: list[Unknown] = []
     outputs: dict[str, list[tuple[Cataloger, CatalogOutput]]] = {}
     kept: dict[str, tuple[Cataloger, list[FileInput]]] = {}
+    kept_at: dict[int, tuple[str, int]] = {}
+    # A tar may hold the same path twice; the later entry wins (as on extraction), so what an earlier copy
+    # yielded is dropped at the end: `last` is each path's final entry number, `made_at` what was current.
+    last: dict[str, int] = {}
+    made_at: dict[int, int] = {}
 
     def loc(path: str) -> Location:
         return Location(path, layer.index, layer.diff_id, layer.created_by)
 
     def collect(c: Cataloger, out: CatalogOutput) -> None:
+        for item in (*out.packages, *out.unknowns):
+            made_at[id(item)] = last.get(_item_path(item) or "", -1)
         packages.extend(out.packages)
         unknowns.extend(out.unknowns)
         if out.distro is not None:
-            distros.append(out.distro if out.distro.path else dataclasses.replace(out.distro, path=path))
+            d = out.distro if out.distro.path else dataclasses.replace(out.distro, path=path)
+            made_at[id(d)] = last.get(d.path, -1)
+            distros.append(d)
 
-    for entry, tf, member in walk_layer(stream, what=what):
+    for ordinal, (entry, tf, member) in enumerate(walk_layer(stream, what=what)):
         path = entry.path
+        if entry.kind not in ("whiteout", "opaque"):
+            last[path] = ordinal
+            outputs.pop(path, None)
         if entry.kind == "whiteout":
             whiteouts.append(path)
             continue
@@ -155,13 +167,17 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
                 spool.seek(0)
                 if c.needs_all_claimed:
                     data = io.BytesIO(spool.read())
-                    kept.setdefault(c.name, (c, []))[1].append(FileInput(loc(path), data, entry.size, entry.mode))
+                    fi = FileInput(loc(path), data, entry.size, entry.mode)
+                    kept_at[id(fi)] = (path, ordinal)
+                    kept.setdefault(c.name, (c, []))[1].append(fi)
                     continue
                 out = _run(c, FileInput(loc(path), spool, entry.size, entry.mode))  # type: ignore[arg-type]
                 collect(c, out)
                 if out.packages or out.distro:
                     outputs.setdefault(path, []).append((c, out))
+    superseded_files = {k for k, (p, n) in kept_at.items() if last.get(p) != n}
     for c, files in kept.values():
+        files = [f for f in files if id(f) not in superseded_files]
         try:
             out = c.parse_all(files)
         except Exception as e:
@@ -169,8 +185,24 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
             out = CatalogOutput(unknowns=tuple(Unknown(f.location, f"{c.name} failed: {type(e).__name__}: {e}",
                                                        c.name) for f in files))
         collect(c, out)
+    def current(item: object) -> bool:
+        where = _item_path(item)
+        return where is None or made_at.get(id(item), -1) == last.get(where, -1)
+
     return LayerResult(layer.index, layer.diff_id, tuple(entries), tuple(whiteouts), tuple(opaque),
-                       tuple(packages), tuple(distros), tuple(unknowns))
+                       tuple(p for p in packages if current(p)), tuple(d for d in distros if current(d)),
+                       tuple(u for u in unknowns if current(u)))
+
+
+def _item_path(item: object) -> str | None:
+    """The path an output item was read from (None for image-level items)."""
+    if isinstance(item, Package):
+        return item.locations[0].path if item.locations else None
+    if isinstance(item, Unknown):
+        return item.location.path if item.location else None
+    if isinstance(item, Distro):
+        return item.path or None
+    return None
 
 
 def _hardlink(entry: TarEntry, dispatcher: Dispatcher, outputs: dict[str, list[tuple[Cataloger, CatalogOutput]]],

@@ -28,7 +28,13 @@ from tidegate.model.digest import Digest
 from tidegate.model.distro import Distro
 from tidegate.model.package import Package
 from tidegate.model.sbom import ImageInfo, LayerInfo, Sbom
-from tidegate.scan.apply import ImageFilesystem, find_distro, visible_packages, visible_unknowns
+from tidegate.scan.apply import (
+    ImageFilesystem,
+    find_distro,
+    unread_symlinked_claims,
+    visible_packages,
+    visible_unknowns,
+)
 from tidegate.scan.cache import LayerCache, layer_cache_key
 from tidegate.scan.dispatch import Dispatcher
 from tidegate.scan.layer_pass import LayerRef, LayerResult, scan_layer
@@ -172,7 +178,8 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
     distro = find_distro(fs)
     packages = sorted(_qualify(visible_packages(fs), distro), key=_sort_key)
     image = _image_info(ref, source, resolved)
-    sbom = Sbom(image=image, distro=distro, packages=tuple(packages), unknowns=tuple(visible_unknowns(fs)),
+    unknowns = visible_unknowns(fs) + unread_symlinked_claims(fs, catalogers)
+    sbom = Sbom(image=image, distro=distro, packages=tuple(packages), unknowns=tuple(unknowns),
                 tool_version=__version__,
                 created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
     return ScanResult(sbom=sbom, filesystem=fs, resolved=resolved)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import stat
 import tarfile
 from typing import IO, Any
 
@@ -29,19 +30,30 @@ class TarArchive:
         """Path of the archive on disk."""
         self.what = what
         """Name used in messages."""
-        if not os.path.exists(path):
-            raise ArchiveError(f"{what}: no such file")
-        if os.path.isdir(path):
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise ArchiveError(f"{what}: {e.strerror.lower() if e.strerror else e}") from e
+        if stat.S_ISDIR(st.st_mode):
             raise ArchiveError(f"{what}: is a directory, expected a tar archive (use oci:DIR for a layout)")
+        if not stat.S_ISREG(st.st_mode):
+            raise ArchiveError(f"{what}: not a regular file (a FIFO or device cannot be an archive)")
         try:
             self._tar = tarfile.open(path, mode="r:")  # noqa: SIM115 - closed in close()
             self._members: dict[str, tarfile.TarInfo] = {}
             for m in self._tar:
                 self._members[norm_member(m.name)] = m
+            end = self._tar.offset
         except (tarfile.TarError, OSError, EOFError) as e:
             raise ArchiveError(f"{what}: not a readable tar archive ({e})") from e
         if not self._members:
             raise ArchiveError(f"{what}: empty or truncated archive")
+        # tarfile stops quietly at a header it cannot parse: make that an error instead of a shorter archive.
+        with open(path, "rb") as f:
+            f.seek(end)
+            block = f.read(tarfile.BLOCKSIZE)
+        if block and (len(block) < tarfile.BLOCKSIZE or block.count(0) != tarfile.BLOCKSIZE):
+            raise ArchiveError(f"{what}: corrupt or truncated tar header at offset {end:,}")
 
     def has(self, name: str) -> bool:
         """True when the archive has a member `name`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from typing import IO
 
@@ -111,10 +112,15 @@ class OciLayoutSource(ImageSource):
             return full
 
         def open_member(name: str) -> IO[bytes]:
+            full = safe(name)
             try:
-                return open(safe(name), "rb")
+                if not stat.S_ISREG(os.stat(full).st_mode):
+                    raise ArchiveError(f"{what}: {name} is not a regular file")
+                return open(full, "rb")
             except FileNotFoundError as e:
                 raise BlobNotFound(f"{what}: missing {name}") from e
+            except OSError as e:
+                raise ArchiveError(f"{what}: cannot read {name} ({e.strerror})") from e
 
         def read_member(name: str, limit: int) -> bytes:
             with open_member(name) as f:
