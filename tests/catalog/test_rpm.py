@@ -170,11 +170,11 @@ def test_sqlite_without_packages_table_is_unknown(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("ddl", [
     # A view that never ends (and would sort into SQLite's own temp files if ordered).
-    "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
-    "SELECT x AS hnum, zeroblob(1000000) AS blob FROM c",
+    ("CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
+    "SELECT x AS hnum, zeroblob(1000000) AS blob FROM c"),
     # A view that never returns a row but spins.
-    "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
-    "SELECT x AS hnum, x'00' AS blob FROM c WHERE x < 0",
+    ("CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
+    "SELECT x AS hnum, x'00' AS blob FROM c WHERE x < 0"),
 ])
 def test_hostile_schema_is_refused_quickly(tmp_path: Path, ddl: str) -> None:
     import time
