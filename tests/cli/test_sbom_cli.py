@@ -120,3 +120,37 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert b"layer" in seen and (b"\xe2\x94\x81" in seen or b"MB" in seen or b"kB" in seen), seen[:500]
     assert json.loads(out_path.read_text())["image"]["manifestDigest"] == DIGEST
+
+
+@pytest.mark.parametrize("sig, code, delay", [(2, 130, 0.05), (2, 130, 0.8), (15, 143, 0.8), (15, 143, 0.05)])
+def test_signals_clean_up_and_print_one_line(tmp_path: Path, sig: int, code: int, delay: float) -> None:
+    """Ctrl-C or SIGTERM (timeout, Kubernetes) at any moment: no traceback, no temp dir left, no partial output."""
+    env = {**os.environ, "TMPDIR": str(tmp_path), "TIDEGATE_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "out.json"
+    proc = subprocess.Popen([sys.executable, "-m", "tidegate", "sbom", APP, "-q", "--no-cache", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # the scan won the race; nothing to check
+        return
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("tidegate-")] == []
+    if proc.returncode == -sig:  # killed during interpreter start-up, before any handler or temp dir existed
+        return
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err and len(err.splitlines()) == 1, err
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("tidegate-")] == []
+
+
+def test_output_file_mode_follows_umask_or_existing_file(tmp_path: Path) -> None:
+    new = tmp_path / "new.json"
+    old_umask = os.umask(0o022)
+    try:
+        assert main(["sbom", APP, "-q", "-f", "json", "-o", str(new)]) == 0
+    finally:
+        os.umask(old_umask)
+    assert new.stat().st_mode & 0o777 == 0o644
+    new.chmod(0o640)
+    assert main(["sbom", APP, "-q", "-f", "json", "-o", str(new)]) == 0
+    assert new.stat().st_mode & 0o777 == 0o640

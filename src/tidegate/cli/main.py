@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -58,13 +60,37 @@ def _configure_logging(verbose: int) -> None:
     log.setLevel(level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING")
 
 
+_GLOBAL_FLAGS = ("-q", "--quiet", "--debug", "-v", "-vv", "-vvv", "--verbose")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (``timeout``, Kubernetes): unwind so temp dirs are removed, then exit 143."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code (the console script exits with it)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("tidegate: interrupted", file=sys.stderr)
+        return exitcodes.INTERRUPTED
+    except Terminated:
+        print("tidegate: terminated", file=sys.stderr)
+        return 143
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     parser = build_parser()
-    # Global flags may come after the subcommand too (tidegate sbom X -q).
+    # Global flags may come after the subcommand too (tidegate sbom X -q -v).
     argv = list(sys.argv[1:] if argv is None else argv)
-    globals_ = [a for a in argv if a in ("-q", "--quiet", "--debug")]
-    rest = [a for a in argv if a not in ("-q", "--quiet", "--debug")]
+    globals_ = [a for a in argv if a in _GLOBAL_FLAGS]
+    rest = [a for a in argv if a not in _GLOBAL_FLAGS]
     args = parser.parse_args(globals_ + rest)
     _configure_logging(args.verbose)
     if not getattr(args, "run", None):
@@ -77,11 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if e.hint:
             print(f"tidegate: hint: {e.hint}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("tidegate: interrupted", file=sys.stderr)
-        return exitcodes.INTERRUPTED
     except BrokenPipeError:
         return exitcodes.OK
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        print(f"tidegate: error: {e.strerror or e}{where}", file=sys.stderr)
+        return exitcodes.INPUT_ERROR
     except Exception as e:
         if args.debug:
             raise
@@ -92,7 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> NoReturn:
     """Console-script wrapper."""
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C while unwinding
+        code = exitcodes.INTERRUPTED
+    sys.exit(code)
 
 
 if __name__ == "__main__":

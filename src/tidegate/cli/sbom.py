@@ -34,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
     options = scan_options(args)
     with make_progress(quiet=args.quiet) as progress:
         sbom = build_sbom(args.image, options, progress=progress, cache=layer_cache(args))
-    color = args.output in (None, "-") and sys.stdout.isatty()
+    color = args.output in (None, "-") and sys.stdout is not None and sys.stdout.isatty()
     write_output(fmt.render(sbom, color=color), args.output)
     return 0

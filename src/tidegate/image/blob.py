@@ -161,6 +161,8 @@ class _Inflater:
                     return b""
                 if data.strip(b"\0") == b"":
                     continue  # zero padding after the last member (some writers add it)
+                if not data.startswith(GZIP_MAGIC[:len(data)]):
+                    raise ArchiveError(f"{self._what}: data after the end of the gzip stream is not another member")
                 self._gz = _zlib_impl.decompressobj(wbits=31)
             else:
                 data = self._gz.unconsumed_tail or self._raw.read(CHUNK)

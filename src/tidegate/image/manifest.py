@@ -55,7 +55,7 @@ MAX_CONFIG_BYTES = 64 * 1024 * 1024
 class _Wire(BaseModel):
     """Base for foreign wire formats: unknown fields ignored (as the specs require), known ones strict."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, strict=True)
 
 
 class _Platform(_Wire):

@@ -75,8 +75,16 @@ def parse_docker_reference(value: str, *, raw: str | None = None) -> ImageRef:
     """Parse ``[REGISTRY/]REPO[:TAG][@DIGEST]`` per the docker reference grammar."""
     m = _REF_RE.match(value)
     if not m:
-        reason = "repository names must be lower-case" if value.lower() != value.split("@")[0].lower() or any(
-            c.isupper() for c in value.split(":")[0].split("/")[-1]) else "does not match the reference grammar"
+        name_part = value.split("@", 1)[0]
+        repo_part = name_part.rsplit(":", 1)[0] if "/" not in name_part.rsplit(":", 1)[-1] else name_part
+        path_part = repo_part.split("/", 1)[1] if "/" in repo_part and (
+            "." in repo_part.split("/", 1)[0] or ":" in repo_part.split("/", 1)[0]) else repo_part
+        if "@" in value and not re.fullmatch(r"[a-z0-9]+:[0-9a-f]{32,}", value.split("@", 1)[1]):
+            reason = "the digest after '@' must be ALGORITHM:HEX (e.g. sha256: and 64 hex digits)"
+        elif any(c.isupper() for c in path_part):
+            reason = "repository names must be lower-case"
+        else:
+            reason = "does not match the reference grammar"
         raise InvalidReference(f"invalid image reference {value!r}: {reason}",
                                hint="expected [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST] or TRANSPORT:PATH")
     name = m.group("name")
