@@ -127,3 +127,28 @@ def test_real_distroless_status_d_matches_dpkg_query() -> None:
             assert out.unknowns == ()
             packages.extend(out.packages)
     assert _rows(packages) == _truth_rows("distroless-py")
+
+
+def test_hostile_package_count_is_bounded() -> None:
+    """More stanzas than any real system has: one Unknown, decided on the raw bytes in bounded time."""
+    import time
+
+    from tidegate.catalog.base import MAX_PACKAGES_PER_FILE
+    from tidegate.catalog.dpkg import DpkgStatusCataloger
+
+    data = b"".join(b"Package: p%d\nStatus: install ok installed\nVersion: 1\n\n" % i
+                    for i in range(MAX_PACKAGES_PER_FILE + 1))
+    t0 = time.monotonic()
+    out = run(DpkgStatusCataloger(), file_input("/var/lib/dpkg/status", data))
+    assert time.monotonic() - t0 < 2
+    assert out.packages == () and "100,001 entries" in out.unknowns[0].reason
+
+
+def test_hostile_field_length_is_bounded() -> None:
+    from tidegate.catalog.dpkg import DpkgStatusCataloger
+
+    data = b"Package: a\nStatus: install ok installed\nVersion: " + b"1" * 10_000_000 + b"\n\n" + \
+        b"Package: b\nStatus: install ok installed\nVersion: 2\nDescription: x\n" + b" more\n" * 200_000 + b"\n"
+    out = run(DpkgStatusCataloger(), file_input("/var/lib/dpkg/status", data))
+    assert [(p.name, p.version) for p in out.packages] == [("b", "2")]
+    assert "longer than" in out.unknowns[0].reason

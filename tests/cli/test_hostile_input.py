@@ -298,3 +298,12 @@ def test_fifo_is_not_an_archive(tmp_path: Path, capsys: pytest.CaptureFixture[st
     os.mkfifo(blob)
     code, _, err = run_cli(capsys, "sbom", f"oci:{layout}")
     assert_one_line_error(code, err)
+
+
+def test_layer_entry_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    layer = make_tar([TarMember(f"f{i}", b"") for i in range(50)])
+    img = OciImage([layer]).build(tmp_path / "x.tar")
+    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{img}", "--max-layer-entries", "20")
+    assert_one_line_error(code, err, "more than 20 entries")
+    code, _, err = run_cli(capsys, "sbom", f"oci-archive:{img}", "--max-layer-entries", "50", "-q")
+    assert code == 0, err

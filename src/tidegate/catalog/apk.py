@@ -9,7 +9,7 @@ The database is a list of records separated by blank lines; each line is ``<lett
 
 from __future__ import annotations
 
-from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput, MiB
+from tidegate.catalog.base import MAX_PACKAGES_PER_FILE, Cataloger, CatalogOutput, FileInput, MiB, too_many
 from tidegate.catalog.purls import make_purl
 from tidegate.model.finding import Unknown
 from tidegate.model.location import Location
@@ -57,7 +57,11 @@ class ApkDbCataloger(Cataloger):
             return CatalogOutput(unknowns=(Unknown(loc, "apk database is not a text file", self.name),))
         packages: list[Package] = []
         unknowns: list[Unknown] = []
-        for start, fields, error in parse_records(data.decode("utf-8", errors="replace")):
+        count = data.count(b"\nP:") + data.startswith(b"P:")
+        if count > MAX_PACKAGES_PER_FILE:  # checked on the bytes, before any per-line work
+            return too_many(loc, count, self.name)
+        records = parse_records(data.decode("utf-8", errors="replace"))
+        for start, fields, error in records:
             if error or not fields.get("P") or not fields.get("V"):
                 reason = error or ("no P: (name) field" if not fields.get("P") else "no V: (version) field")
                 unknowns.append(Unknown(loc, f"apk record at line {start}: {reason}", self.name))

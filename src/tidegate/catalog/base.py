@@ -26,6 +26,15 @@ from tidegate.model.location import Location
 from tidegate.model.package import Package
 
 MiB = 1024 * 1024
+MAX_PACKAGES_PER_FILE = 100_000
+"""A package database listing more entries than this is hostile (Debian's whole archive has ~65k source
+packages): catalogers report it as an `Unknown` before building any package, so it costs bounded time."""
+
+
+def too_many(location: Location, count: int, source: str) -> CatalogOutput:
+    """The `Unknown` a cataloger returns for a database over `MAX_PACKAGES_PER_FILE` entries."""
+    return CatalogOutput(unknowns=(Unknown(location, f"lists {count:,} entries, over the "
+                                           f"{MAX_PACKAGES_PER_FILE:,}-package limit (not cataloged)", source),))
 
 
 @dataclass(frozen=True, slots=True)

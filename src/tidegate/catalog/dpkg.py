@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput, MiB
+from tidegate.catalog.base import MAX_PACKAGES_PER_FILE, Cataloger, CatalogOutput, FileInput, MiB, too_many
 from tidegate.catalog.purls import make_purl
 from tidegate.model.finding import Unknown
 from tidegate.model.location import Location
@@ -50,12 +50,23 @@ class Stanza:
     """Why the paragraph is malformed, or empty when it parsed."""
 
 
-def parse_stanzas(text: str) -> list[Stanza]:
-    """Split deb822 text into paragraphs (blank-line separated, continuation lines start with space/tab)."""
+MAX_FIELD_CHARS = 4096
+"""Longest value kept for a field tidegate reads (names, versions, status: all short by Debian policy)."""
+_KEPT_FIELDS = frozenset({"Package", "Version", "Status", "Architecture", "Source", "Maintainer", "Installed-Size"})
+
+
+def parse_stanzas(text: str, fields_wanted: frozenset[str] | None = _KEPT_FIELDS) -> list[Stanza]:
+    """Split deb822 text into paragraphs (blank-line separated, continuation lines start with space/tab).
+
+    Only `fields_wanted` are kept (None keeps all): the long multi-line ones (Description, Conffiles) are
+    skipped, and a kept field longer than `MAX_FIELD_CHARS` marks the paragraph malformed, so a hostile status
+    file costs linear time and bounded memory.
+    """
     stanzas: list[Stanza] = []
     fields: dict[str, str] = {}
     start = 0
     last: str | None = None
+    skipping = False
     error = ""
 
     def flush() -> None:
@@ -65,22 +76,33 @@ def parse_stanzas(text: str) -> list[Stanza]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             flush()
-            fields, last, error = {}, None, ""
+            fields, last, error, skipping = {}, None, "", False
             continue
         if not fields and not error:
             start = lineno
         if line[0] in " \t":
-            if last is None:
+            if last is None and not skipping:
                 error = error or f"continuation line {lineno} without a field"
-            else:
-                fields[last] += "\n" + line.strip()
+            elif last is not None:
+                if len(fields[last]) + len(line) > MAX_FIELD_CHARS:
+                    error = error or f"field {last} longer than {MAX_FIELD_CHARS:,} characters"
+                else:
+                    fields[last] += "\n" + line.strip()
             continue
         m = _FIELD_RE.match(line)
         if not m:
             error = error or f"malformed line {lineno}"
-            last = None
+            last, skipping = None, False
             continue
-        last = m.group(1)
+        name = m.group(1)
+        if fields_wanted is not None and name not in fields_wanted:
+            last, skipping = None, True
+            continue
+        last, skipping = name, False
+        if len(line) > MAX_FIELD_CHARS + len(name) + 2:
+            error = error or f"field {name} longer than {MAX_FIELD_CHARS:,} characters"
+            fields[name] = ""
+            continue
         fields[last] = m.group(2).strip()
     flush()
     return stanzas
@@ -109,7 +131,7 @@ class DpkgStatusCataloger(Cataloger):
     """Installed Debian packages from dpkg's status database (classic and distroless ``status.d``)."""
 
     name = "dpkg-status"
-    version = 1
+    version = 2
     patterns = ("/var/lib/dpkg/status", "/var/lib/dpkg/status.d/*")
     max_bytes = 64 * MiB
 
@@ -126,7 +148,11 @@ class DpkgStatusCataloger(Cataloger):
             return CatalogOutput(unknowns=(Unknown(loc, "dpkg status is not a text file", self.name),))
         packages: list[Package] = []
         unknowns: list[Unknown] = []
-        for stanza in parse_stanzas(data.decode("utf-8", errors="replace")):
+        count = data.count(b"\nPackage:") + data.startswith(b"Package:")
+        if count > MAX_PACKAGES_PER_FILE:  # checked on the bytes, before any per-line work
+            return too_many(loc, count, self.name)
+        stanzas = parse_stanzas(data.decode("utf-8", errors="replace"))
+        for stanza in stanzas:
             try:
                 pkg = self._package(stanza, loc)
             except ValueError as e:

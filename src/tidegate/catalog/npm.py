@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput
+from tidegate.catalog.base import MAX_PACKAGES_PER_FILE, Cataloger, CatalogOutput, FileInput, too_many
 from tidegate.catalog.purls import make_purl
 from tidegate.model.finding import Unknown
 from tidegate.model.location import Location
@@ -88,6 +88,10 @@ class NpmPackageCataloger(Cataloger):
         packages: list[Package] = []
         problems: list[str] = []
         pkgs = doc.get("packages")
+        deps = doc.get("dependencies")
+        count = len(pkgs) if isinstance(pkgs, dict) else len(deps) if isinstance(deps, dict) else 0
+        if count > MAX_PACKAGES_PER_FILE:
+            return too_many(loc, count, self.name)
         if isinstance(pkgs, dict):  # lockfile v2/v3
             for key, entry in pkgs.items():
                 if key == "" or not isinstance(entry, dict):

@@ -21,7 +21,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 
-from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput, MiB
+from tidegate.catalog.base import MAX_PACKAGES_PER_FILE, Cataloger, CatalogOutput, FileInput, MiB
 from tidegate.catalog.purls import make_purl
 from tidegate.model.finding import Unknown
 from tidegate.model.location import Location
@@ -131,7 +131,7 @@ def rpm_purl(entry: RpmEntry) -> str:
     return make_purl("rpm", entry.name, version, namespace="redhat", qualifiers=qualifiers)
 
 
-MAX_ROWS = 200_000
+MAX_ROWS = MAX_PACKAGES_PER_FILE
 """More rows than this (a real rpmdb has a few thousand) and the database is refused."""
 MAX_VM_STEPS = 50_000_000
 """SQLite virtual-machine steps allowed for the whole read: a hostile schema cannot run forever."""

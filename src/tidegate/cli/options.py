@@ -47,6 +47,8 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
     lim = p.add_argument_group("limits")
     lim.add_argument("--max-layer-size", type=_size, default=Limits().max_layer_bytes, metavar="SIZE",
                      help="largest uncompressed layer (default 32G)")
+    lim.add_argument("--max-layer-entries", type=int, default=Limits().max_layer_entries, metavar="N",
+                     help="most files in one layer (default 2,000,000)")
     lim.add_argument("--max-ratio", type=int, default=Limits().max_ratio, metavar="N",
                      help="largest decompression ratio once a layer is past 256 MiB (default 200)")
 
@@ -75,7 +77,8 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         raise UsageError("--max-ratio must be at least 2")
     source = SourceOptions(insecure_registries=tuple(args.insecure_registry), docker_config=args.docker_config,
                            username=args.username, password=password, timeout=args.timeout, ca_file=args.ca_file)
-    limits = Limits(max_layer_bytes=args.max_layer_size, max_ratio=args.max_ratio)
+    limits = Limits(max_layer_bytes=args.max_layer_size, max_ratio=args.max_ratio,
+                    max_layer_entries=args.max_layer_entries)
     catalogers = tuple(c.strip() for c in args.catalogers.split(",") if c.strip()) if getattr(
         args, "catalogers", None) else None
     if args.parallel is not None and args.parallel < 1:

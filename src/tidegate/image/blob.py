@@ -51,6 +51,8 @@ class Limits:
     """Uncompressed size below which the ratio is not checked (small layers compress very well)."""
     max_file_spool_bytes: int = 1024**3
     """Largest single file the layer pass will spool for a cataloger."""
+    max_layer_entries: int = 2_000_000
+    """Most tar entries in one layer (the per-layer file index costs about 300 bytes an entry)."""
 
 
 class VerifyingReader:

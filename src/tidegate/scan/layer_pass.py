@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput
-from tidegate.errors import ArchiveError
+from tidegate.errors import ArchiveError, LayerLimitExceeded
 from tidegate.image.blob import Limits
 from tidegate.image.layer import TarEntry, walk_layer
 from tidegate.model.distro import Distro
@@ -131,6 +131,8 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
             opaque.append(path)
             continue
         entries.append(entry)
+        if len(entries) > limits.max_layer_entries:
+            raise LayerLimitExceeded(f"{what}: more than {limits.max_layer_entries:,} entries in one layer")
         if entry.kind == "hardlink":
             _hardlink(entry, dispatcher, outputs, kept, loc(path), collect, unknowns)
             continue
