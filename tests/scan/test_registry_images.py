@@ -93,3 +93,32 @@ def test_unreachable_registry(capsys: pytest.CaptureFixture[str]) -> None:
     _, err = capsys.readouterr()
     assert code == 2
     assert err.count("\n") <= 2 and "unreachable" in err and "Traceback" not in err
+
+
+def test_docker_v2s2_manifests_and_manifest_list(registry: str) -> None:
+    """skopeo converts to Docker schema 2 (and a Docker manifest list for the index): same packages."""
+    import subprocess
+
+    from tidegate.image.manifest import DOCKER_LIST, DOCKER_MANIFEST
+
+    push_archive(f"oci-archive:{IMAGES / 'bookworm-app.oci.tar'}:1", f"{registry}/v2s2/app:1", manifest_format="v2s2")
+    result = scan_image(f"{registry}/v2s2/app:1")
+    assert result.resolved.manifest_media_type == DOCKER_MANIFEST
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{registry}/v2s2/app:1"],
+                         capture_output=True, check=True).stdout
+    import hashlib
+
+    assert result.sbom.image.manifest_digest == "sha256:" + hashlib.sha256(raw).hexdigest()  # skopeo agrees
+    assert_matches_truth(result, load_truth("bookworm-app")["images"][0])
+
+    truth = load_truth("bookworm-app-index")
+    push_archive(f"oci-archive:{IMAGES / 'bookworm-app-index.oci.tar'}:1", f"{registry}/v2s2/multi:1",
+                 all_images=True, manifest_format="v2s2")
+    top = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{registry}/v2s2/multi:1"],
+                         capture_output=True, check=True).stdout
+    import json
+
+    assert json.loads(top)["mediaType"] == DOCKER_LIST
+    arm = scan_image(f"{registry}/v2s2/multi:1", ScanOptions(platform="linux/arm64"))
+    assert arm.sbom.image.architecture == "arm64"
+    assert_matches_truth(arm, truth["images"][1])

@@ -363,18 +363,22 @@ def _skopeo_supports_preserve_digests(exe: str) -> bool:
     return "--preserve-digests" in done.stdout
 
 
-def push_archive(src: str, dest: str, creds: str | None = None, *, all_images: bool = False) -> None:
+def push_archive(src: str, dest: str, creds: str | None = None, *, all_images: bool = False,
+                 manifest_format: str | None = None) -> None:
     """``skopeo copy`` `src` (any skopeo transport, e.g. ``oci-archive:PATH:1``) to ``docker://dest``.
 
     Digests are preserved (the archives' layers are already compressed), so the pushed manifest digest equals
     the one in the archive's truth file. `creds` is ``user:password``. `all_images` copies every image of an
     index (``--all``) so the index itself is pushed; otherwise skopeo copies only the host's platform.
+    `manifest_format` (``v2s2``, ``oci``) makes skopeo convert the manifests, which changes their digests.
     """
     exe = shutil.which("skopeo")
     if exe is None:
         _missing("skopeo not installed")
     argv = [exe, "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false"]
-    if _skopeo_supports_preserve_digests(exe):
+    if manifest_format is not None:
+        argv += ["--format", manifest_format]
+    elif _skopeo_supports_preserve_digests(exe):
         argv.append("--preserve-digests")
     if all_images:
         argv.append("--all")
