@@ -35,7 +35,8 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 class Readable(Protocol):
     """Anything with ``read(n)``."""
 
-    def read(self, n: int = -1, /) -> bytes: ...
+    def read(self, n: int = -1, /) -> bytes:
+        """Read up to `n` bytes."""
 
 
 @dataclass(frozen=True, slots=True)
