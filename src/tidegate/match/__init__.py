@@ -1,0 +1,1 @@
+"""Inventory × vulnerability database → explainable findings and suppressions."""

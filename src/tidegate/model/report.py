@@ -1,0 +1,69 @@
+"""The result of a vulnerability scan: the SBOM it was computed from, the findings, and the database used.
+
+    report = scan_vulnerabilities(sbom, db, options)
+    [f.id for f in report.active]      # what counts for --fail-on
+    [f.id for f in report.suppressed]  # still listed in JSON, with the reason
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tidegate.model.finding import Severity, Unknown, VulnFinding
+from tidegate.model.sbom import Sbom
+
+
+@dataclass(frozen=True, slots=True)
+class DbInfo:
+    """Which vulnerability database a scan used and how old it was."""
+
+    path: str
+    """The SQLite file."""
+    updated_at: str
+    """RFC 3339 time of the last successful import/update."""
+    sources: tuple[str, ...]
+    """Feeds it holds (``osv:PyPI``, ``alpine-secdb:v3.11/main``, …)."""
+    schema_version: int
+    """Database schema version."""
+    advisories: int = 0
+    """Number of advisories in it."""
+
+
+@dataclass(frozen=True, slots=True)
+class VulnReport:
+    """Findings for one SBOM; `findings` holds active and suppressed ones, sorted by severity then id."""
+
+    sbom: Sbom
+    """What was scanned."""
+    findings: tuple[VulnFinding, ...]
+    """Every finding that passed the --severity / --ignore-unfixed filters, suppressed or not."""
+    db: DbInfo | None
+    """The database used."""
+    unknowns: tuple[Unknown, ...] = ()
+    """Packages that could not be evaluated (unknown ecosystem, unparsable version), with the reason."""
+    warnings: tuple[str, ...] = ()
+    """One-line warnings (an old database, skipped advisories)."""
+    fail_on: Severity | None = None
+    """The --fail-on threshold the verdict used, when one was given."""
+
+    @property
+    def active(self) -> tuple[VulnFinding, ...]:
+        """Findings not suppressed: these count for the verdict."""
+        return tuple(f for f in self.findings if f.suppression is None)
+
+    @property
+    def suppressed(self) -> tuple[VulnFinding, ...]:
+        """Findings suppressed by an ignore file, a VEX statement or the feed."""
+        return tuple(f for f in self.findings if f.suppression is not None)
+
+    @property
+    def failed(self) -> bool:
+        """True when an active finding is at or above `fail_on`."""
+        return self.fail_on is not None and any(f.severity >= self.fail_on for f in self.active)
+
+    def counts(self) -> dict[Severity, int]:
+        """Active findings per severity (every severity present, zero when none)."""
+        out = {s: 0 for s in Severity}
+        for f in self.active:
+            out[f.severity] += 1
+        return out

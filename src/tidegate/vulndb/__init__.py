@@ -1,0 +1,1 @@
+"""Advisory data: import feeds (OSV, Alpine secdb, Debian tracker), store them in SQLite, compare versions."""
