@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tidegate.match.base import AdvisoryLookup, MatchContext, RawMatch
@@ -215,6 +215,4 @@ def scan_vulnerabilities(sbom: Sbom, db: AdvisoryLookup, options: MatchOptions |
 
 
 def _with_suppression(f: VulnFinding, sup: Suppression) -> VulnFinding:
-    from dataclasses import replace
-
     return replace(f, suppression=sup)
