@@ -69,3 +69,46 @@ def make_progress(*, quiet: bool) -> Any:
     if quiet or not sys.stderr.isatty():
         return _Quiet()
     return RichProgress()
+
+
+class DbImportBar:
+    """A ``tidegate db import/update`` bar per feed path (records read) on stderr; implements
+    ``vulndb.store.ImportProgress`` (duck-typed, so the library never imports rich)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._tasks: dict[int, Any] = {}
+
+    def __enter__(self) -> Self:
+        self._p.start()
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._p.stop()
+
+    def path_started(self, index: int, total: int, path: str) -> None:
+        """Start a bar for the path."""
+        self._tasks[index] = self._p.add_task(f"[{index + 1}/{total}] {path[-50:]}", total=None)
+
+    def advance(self, index: int, items: int) -> None:
+        """Count more records."""
+        task = self._tasks.get(index)
+        if task is not None:
+            self._p.advance(task, items)
+
+    def path_done(self, index: int, summary: object) -> None:
+        """Hide the path's bar."""
+        task = self._tasks.pop(index, None)
+        if task is not None:
+            self._p.remove_task(task)
+
+
+def make_db_progress(*, quiet: bool) -> Any:
+    """A context-managed import progress sink: a rich bar on a TTY stderr, None (silent) otherwise."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return DbImportBar()
