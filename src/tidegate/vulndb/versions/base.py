@@ -37,4 +37,4 @@ class VersionScheme(ABC):
     def compare(self, a: str, b: str) -> int:
         """-1, 0 or 1 as `a` is older than, equal to or newer than `b`."""
         ka, kb = self.key(a), self.key(b)
-        return (ka > kb) - (ka < kb)
+        return int((ka > kb) - (ka < kb))
