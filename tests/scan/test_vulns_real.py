@@ -78,7 +78,7 @@ def in_range(events: list[dict[str, str]], version: str, lt: Callable[[str, str]
         (kind, at), = event.items()
         if kind == "introduced" and (at == "0" or not lt(version, at)):
             affected = True
-        elif kind in ("fixed", "limit") and not lt(version, at):
+        elif kind in ("fixed", "limit") and not lt(version, at):  # noqa: SIM114 - one branch per spec rule
             affected = False
         elif kind == "last_affected" and lt(at, version):
             affected = False

@@ -136,7 +136,7 @@ def load_sbom(args: argparse.Namespace) -> Sbom:
 
 def _db_age(updated_at: str) -> dt.timedelta | None:
     try:
-        when = dt.datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(updated_at)
     except ValueError:
         return None
     if when.tzinfo is None:
