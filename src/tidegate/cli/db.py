@@ -193,7 +193,6 @@ def run_status(args: argparse.Namespace) -> int:
         status = db.status()
     if args.format == "json":
         data = dataclasses.asdict(status)
-        data.pop("extra", None)
         data["age_seconds"] = _age_seconds(status.updated_at)
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return exitcodes.OK

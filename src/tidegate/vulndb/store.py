@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, Self
@@ -204,8 +204,6 @@ class DbStatus:
     """Per feed, sorted by label."""
     ecosystems: tuple[EcosystemCount, ...] = ()
     """Per ecosystem, sorted by name."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Reserved for later fields (kept so the JSON form stays additive)."""
 
 
 # -- reading ----------------------------------------------------------------------------------------------
