@@ -127,6 +127,10 @@ class LanguageMatcher(Matcher):
         elif pkg.type == "maven":
             name = _purl_name(pkg, ":") if pkg.purl else pkg.name
         elif pkg.type == "golang":
+            if isinstance(pkg.metadata, GoModule) and pkg.metadata.module_path == "stdlib":
+                # NOTE: an SBOM from another tool may list the toolchain as a ``stdlib`` module; the go-stdlib
+                # matcher evaluates it (once per binary), so it is not a module to search here.
+                return MatchOutput()
             resolved = _go_target(pkg)
             if isinstance(resolved, Unknown):
                 return MatchOutput(unknowns=(resolved,))

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import ClassVar
 
 from tidegate.errors import TidegateError
@@ -114,6 +116,34 @@ def metadata_items(meta: PackageMetadata | None) -> list[tuple[str, str]]:
         else:
             out.append((key, str(value)))
     return out
+
+
+def metadata_from_items(cls: type[PackageMetadata], items: Iterable[tuple[str, str]]) -> PackageMetadata:
+    """The inverse of `metadata_items`: rebuild a `cls` from its flattened (camelCase key, value) pairs.
+
+    Unknown keys are ignored and missing ones take the field's default (``""`` for a required string);
+    ``int`` fields that do not parse become None, so hostile input cannot raise here.
+    """
+    pairs = list(items)
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, object] = {}
+    for f in dataclasses.fields(cls):
+        key, hint = camel(f.name), str(hints[f.name])
+        if "tuple" in hint:
+            kwargs[f.name] = tuple((k.removeprefix(f"{key}:"), v) for k, v in pairs if k.startswith(f"{key}:"))
+            continue
+        value = next((v for k, v in pairs if k == key), None)
+        if value is None:
+            if f.default is dataclasses.MISSING:
+                kwargs[f.name] = ""
+            continue
+        if hint == "<class 'bool'>":
+            kwargs[f.name] = value == "true"
+        elif "int" in hint:
+            kwargs[f.name] = int(value) if value.lstrip("-").isdigit() else None
+        else:
+            kwargs[f.name] = value
+    return cls(**kwargs)  # type: ignore[arg-type]
 
 
 def sorted_packages(sbom: Sbom) -> list[Package]:

@@ -1,0 +1,390 @@
+"""tidegate's own JSON scan report (``schemaVersion: "1"``, documented in docs/scan-json-format.md).
+
+The wire model is a set of frozen pydantic models (``extra="forbid"``) kept private to this module; the domain
+is converted in one place (`_to_wire`) and a document is read back strictly with `parse_scan_json`::
+
+    data = VulnJsonFormat().render(report)
+    doc = parse_scan_json(data)            # validates, returns the plain dict
+    doc["summary"]["bySeverity"]["CRITICAL"], doc["verdict"]["failed"]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tidegate.model.finding import CvssScore, MatchDetails, Suppression, Unknown, VulnFinding
+from tidegate.model.location import Location
+from tidegate.model.report import DbInfo, VulnReport
+from tidegate.model.sbom import Sbom
+from tidegate.report.base import TOOL_NAME, InvalidReport, camel, tool_version
+from tidegate.report.scan_base import SEVERITIES_ASCENDING, ScanFormat, sorted_findings
+
+SCHEMA_VERSION = "1"
+"""Bumped on any incompatible change to the scan JSON schema (adding optional fields is compatible)."""
+
+
+class _Wire(BaseModel):
+    """Base of every wire model: frozen, unknown keys rejected, camelCase on the wire."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=camel, populate_by_name=True)
+
+
+class _Tool(_Wire):
+    """Wire form of ``tool``."""
+
+    name: str
+    version: str
+
+
+class _Platform(_Wire):
+    """Wire form of ``image.platform``."""
+
+    os: str
+    architecture: str
+    variant: str | None
+
+
+class _ImageLayer(_Wire):
+    """Wire form of ``image.layers[]``."""
+
+    index: int
+    digest: str | None
+    diff_id: str
+    media_type: str
+    size: int
+    created_by: str | None
+
+
+class _Image(_Wire):
+    """Wire form of ``image``."""
+
+    reference: str
+    transport: str
+    name: str | None
+    tag: str | None
+    manifest_digest: str | None
+    index_digest: str | None
+    config_digest: str
+    media_type: str
+    platform: _Platform
+    layers: list[_ImageLayer]
+
+
+class _Distro(_Wire):
+    """Wire form of ``distro``."""
+
+    id: str
+    version_id: str
+    codename: str
+    pretty_name: str
+
+
+class _Db(_Wire):
+    """Wire form of ``db``."""
+
+    path: str
+    updated_at: str
+    sources: list[str]
+    schema_version: int
+    advisories: int
+
+
+class _Summary(_Wire):
+    """Wire form of ``summary``: active findings per severity, plus the suppressed count."""
+
+    total: int
+    by_severity: dict[str, int]
+    suppressed: int
+
+
+class _Package(_Wire):
+    """Wire form of ``results[].package``."""
+
+    id: str
+    name: str
+    version: str
+    type: str
+    purl: str
+
+
+class _Cvss(_Wire):
+    """Wire form of ``results[].cvss[]``."""
+
+    version: str
+    vector: str
+    base_score: float
+    severity: str
+    source: str
+
+
+class _Match(_Wire):
+    """Wire form of ``results[].match``."""
+
+    matcher: str
+    ecosystem: str
+    searched_name: str
+    searched_version: str
+    indirect: bool
+    constraint: str
+
+
+class _Layer(_Wire):
+    """Wire form of ``results[].layer``: the layer that brought the package in."""
+
+    index: int
+    diff_id: str
+    created_by: str | None
+
+
+class _Location(_Wire):
+    """Wire form of ``results[].locations[]`` and ``unknowns[].location``."""
+
+    path: str
+    layer_index: int
+    diff_id: str
+    created_by: str | None
+    visible: bool
+
+
+class _Suppression(_Wire):
+    """Wire form of ``suppressed[].suppression``."""
+
+    kind: str
+    reason: str
+    source: str
+    expires: str
+
+
+class _Finding(_Wire):
+    """Wire form of ``results[]`` and ``suppressed[]``."""
+
+    id: str
+    aliases: list[str]
+    severity: str
+    severity_source: str
+    cvss: list[_Cvss]
+    title: str
+    description: str
+    package: _Package
+    fix_state: str
+    fixed_versions: list[str]
+    advisories: list[str]
+    data_sources: list[str]
+    urls: list[str]
+    published: str
+    modified: str
+    match: _Match | None
+    layer: _Layer | None
+    locations: list[_Location]
+    suppression: _Suppression | None
+
+
+class _Unknown(_Wire):
+    """Wire form of ``unknowns[]``."""
+
+    source: str
+    reason: str
+    location: _Location | None
+
+
+class _Verdict(_Wire):
+    """Wire form of ``verdict``."""
+
+    fail_on: str | None
+    failed: bool
+
+
+class _Document(_Wire):
+    """Wire form of the whole document."""
+
+    schema_version: str
+    tool: _Tool
+    created: str
+    image: _Image
+    distro: _Distro | None
+    db: _Db | None
+    summary: _Summary
+    results: list[_Finding]
+    suppressed: list[_Finding]
+    unknowns: list[_Unknown]
+    warnings: list[str]
+    verdict: _Verdict
+
+
+def _image(sbom: Sbom) -> _Image:
+    img = sbom.image
+    return _Image(
+        reference=img.reference,
+        transport=img.transport,
+        name=img.name,
+        tag=img.tag,
+        manifest_digest=img.manifest_digest,
+        index_digest=img.index_digest,
+        config_digest=img.config_digest,
+        media_type=img.manifest_media_type,
+        platform=_Platform(os=img.os, architecture=img.architecture, variant=img.variant),
+        layers=[
+            _ImageLayer(
+                index=la.index,
+                digest=la.layer_digest,
+                diff_id=la.diff_id,
+                media_type=la.media_type,
+                size=la.size,
+                created_by=la.created_by,
+            )
+            for la in img.layers
+        ],
+    )
+
+
+def _distro(sbom: Sbom) -> _Distro | None:
+    d = sbom.distro
+    if d is None:
+        return None
+    return _Distro(id=d.id, version_id=d.version_id, codename=d.codename, pretty_name=d.pretty_name)
+
+
+def _db(db: DbInfo | None) -> _Db | None:
+    if db is None:
+        return None
+    return _Db(
+        path=db.path,
+        updated_at=db.updated_at,
+        sources=sorted(db.sources),
+        schema_version=db.schema_version,
+        advisories=db.advisories,
+    )
+
+
+def _location(loc: Location) -> _Location:
+    return _Location(
+        path=loc.path,
+        layer_index=loc.layer_index,
+        diff_id=loc.diff_id,
+        created_by=loc.created_by,
+        visible=loc.visible,
+    )
+
+
+def _cvss(c: CvssScore) -> _Cvss:
+    return _Cvss(
+        version=c.version, vector=c.vector, base_score=c.base_score, severity=c.severity.value, source=c.source
+    )
+
+
+def _match(m: MatchDetails | None) -> _Match | None:
+    if m is None:
+        return None
+    return _Match(
+        matcher=m.matcher,
+        ecosystem=m.ecosystem,
+        searched_name=m.searched_name,
+        searched_version=m.searched_version,
+        indirect=m.indirect,
+        constraint=m.constraint,
+    )
+
+
+def _suppression(s: Suppression | None) -> _Suppression | None:
+    if s is None:
+        return None
+    return _Suppression(kind=s.kind, reason=s.reason, source=s.source, expires=s.expires)
+
+
+def _finding(f: VulnFinding) -> _Finding:
+    primary = f.locations[0] if f.locations else None
+    return _Finding(
+        id=f.id,
+        aliases=sorted(f.aliases),
+        severity=f.severity.value,
+        severity_source=f.severity_source,
+        cvss=[_cvss(c) for c in sorted(f.cvss, key=lambda c: (c.version, c.vector, c.source))],
+        title=f.title,
+        description=f.description,
+        package=_Package(
+            id=f.package_id, name=f.package_name, version=f.package_version, type=f.package_type,
+            purl=f.package_purl,
+        ),
+        fix_state=f.fix_state,
+        fixed_versions=list(f.fixed_versions),
+        advisories=sorted(f.advisories),
+        data_sources=sorted(f.data_sources),
+        urls=list(f.urls),
+        published=f.published,
+        modified=f.modified,
+        match=_match(f.match),
+        layer=None
+        if primary is None
+        else _Layer(index=primary.layer_index, diff_id=primary.diff_id, created_by=primary.created_by),
+        locations=[_location(loc) for loc in f.locations],
+        suppression=_suppression(f.suppression),
+    )
+
+
+def _unknown(u: Unknown) -> _Unknown:
+    return _Unknown(
+        source=u.source, reason=u.reason, location=None if u.location is None else _location(u.location)
+    )
+
+
+def _to_wire(report: VulnReport) -> _Document:
+    """The one domain → wire conversion."""
+    counts = report.counts()
+    return _Document(
+        schema_version=SCHEMA_VERSION,
+        tool=_Tool(name=TOOL_NAME, version=tool_version(report.sbom)),
+        created=report.sbom.created,
+        image=_image(report.sbom),
+        distro=_distro(report.sbom),
+        db=_db(report.db),
+        summary=_Summary(
+            total=sum(counts.values()),
+            by_severity={s.value: counts[s] for s in reversed(SEVERITIES_ASCENDING)},
+            suppressed=len(report.suppressed),
+        ),
+        results=[_finding(f) for f in sorted_findings(report.active)],
+        suppressed=[_finding(f) for f in sorted_findings(report.suppressed)],
+        unknowns=[
+            _unknown(u)
+            for u in sorted(
+                report.unknowns, key=lambda u: (u.location.path if u.location else "", u.source, u.reason)
+            )
+        ],
+        warnings=list(report.warnings),
+        verdict=_Verdict(fail_on=None if report.fail_on is None else report.fail_on.value, failed=report.failed),
+    )
+
+
+def parse_scan_json(data: bytes | str) -> dict[str, Any]:
+    """Validate a tidegate JSON scan report strictly and return it as a plain dict (camelCase keys).
+
+    Raises `InvalidReport` (one line naming the first bad field) when it does not match the schema.
+    """
+    try:
+        doc = _Document.model_validate_json(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise InvalidReport(
+            f"not a tidegate JSON scan report: {where}: {first['msg']} ({e.error_count()} error(s))"
+        ) from e
+    if doc.schema_version != SCHEMA_VERSION:
+        raise InvalidReport(
+            f"unsupported tidegate scan JSON schemaVersion {doc.schema_version!r}; expected {SCHEMA_VERSION!r}"
+        )
+    return doc.model_dump(mode="json", by_alias=True)
+
+
+class VulnJsonFormat(ScanFormat):
+    """tidegate's own JSON scan report: every finding with its layer of origin, suppressions and verdict."""
+
+    id = "json"
+    aliases = ("tidegate-json",)
+    media_type = "application/vnd.tidegate.scan+json"
+    description = "tidegate's own JSON scan report (schemaVersion 1, documented in docs/scan-json-format.md)"
+
+    def render(self, report: VulnReport, *, color: bool = False) -> bytes:
+        """Render `report` as indented, deterministic JSON with a trailing newline; `color` is ignored."""
+        return (_to_wire(report).model_dump_json(by_alias=True, indent=2) + "\n").encode("utf-8")
