@@ -186,3 +186,56 @@ class VulnFinding:
     def all_ids(self) -> tuple[str, ...]:
         """The id followed by its aliases."""
         return (self.id, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """A place in a source file (a Dockerfile, a Kubernetes manifest): 1-based lines, 0 when unknown."""
+
+    path: str
+    """The file as the user named it (relative paths stay relative)."""
+    line: int = 0
+    """First line of the offending construct (1-based; 0 = the file as a whole)."""
+    end_line: int = 0
+    """Last line (0 = same as `line`)."""
+    column: int = 0
+    """1-based column when known, else 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFinding:
+    """One failed check: a baked-in secret or a misconfiguration, with the rule that found it and where.
+
+    Image findings carry `location` (path, layer index, diff_id, the ``created_by`` step); source findings
+    (Dockerfile, YAML) carry `source` (file + line). Image-config findings (``USER``, ``ENV``) carry neither
+    a file nor a line: `target` names what was checked (``image config``, ``history step 4``).
+    """
+
+    rule_id: str
+    """Stable rule id (``TG-SEC-001``, ``TG-IMG-003``, ``TG-DF-007``, ``TG-K8S-012``); see docs/rules.md."""
+    category: str
+    """``secret`` or ``misconfig``."""
+    severity: Severity
+    """The rule's severity (a secret rule may raise it, never lower it)."""
+    title: str
+    """The rule's title (one line, same for every finding of the rule)."""
+    message: str
+    """What exactly is wrong here, one line. Secrets appear only masked."""
+    location: Location | None = None
+    """For findings inside an image's files: where, in which layer and step."""
+    source: SourceLocation | None = None
+    """For findings in a Dockerfile or manifest: file and line."""
+    target: str = ""
+    """What was checked, for humans: ``image config``, ``Deployment default/web container app``."""
+    evidence: str = ""
+    """A short excerpt showing the problem (masked for secrets; empty when the message says it all)."""
+    suppression: Suppression | None = None
+    """Set when an inline ``tidegate:ignore`` comment or configuration accepted it; still reported."""
+
+    @property
+    def sort_key(self) -> tuple[int, str, str, int, int, str, str]:
+        """Most severe first, then rule, file/path, line, layer, target, message: a total, stable order."""
+        path = self.source.path if self.source else (self.location.path if self.location else "")
+        line = self.source.line if self.source else 0
+        layer = self.location.layer_index if self.location else -1
+        return (-self.severity.rank, self.rule_id, path, line, layer, self.target, self.message)
