@@ -136,17 +136,6 @@ def expected_advisories(truth_image: dict[str, Any]) -> dict[tuple[str, str, str
 
 
 # -- tidegate ------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def vulndb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tidegate.vulndb.store import import_paths
-
-    db_dir = tmp_path_factory.mktemp("vulndb")
-    feeds = [*sorted((VULNDATA / "osv").glob("*/all.zip")), *sorted((VULNDATA / "alpine").glob("*/*.json"))]
-    summary = import_paths(db_dir, feeds)
-    assert not summary.failed, summary.failed
-    return db_dir
-
-
 def tidegate_advisories(image: str, db_dir: Path) -> tuple[dict[tuple[str, str, str], set[str]], Any]:
     from tidegate.match.engine import scan_vulnerabilities
     from tidegate.scan.pipeline import build_sbom

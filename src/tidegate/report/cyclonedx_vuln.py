@@ -23,6 +23,7 @@ from tidegate.model.report import VulnReport
 from tidegate.report.scan_base import ScanFormat, sorted_findings
 
 if TYPE_CHECKING:
+    from cyclonedx.model.component import Component
     from cyclonedx.model.vulnerability import Vulnerability, VulnerabilityAnalysis, VulnerabilityRating
 
 _NS = "tidegate"
@@ -139,6 +140,18 @@ def _vulnerability(vid: str, group: list[VulnFinding], *, suppressed: bool) -> V
     )
 
 
+def _derived_component(f: VulnFinding) -> Component:
+    from cyclonedx.model import Property
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    return Component(type=ComponentType.LIBRARY, name=f.package_name, version=f.package_version,
+                     purl=PackageURL.from_string(f.package_purl) if f.package_purl else None,
+                     bom_ref=f.package_id,
+                     properties=[Property(name=f"{_NS}:package:type", value=f.package_type),
+                                 Property(name=f"{_NS}:derived", value="true")])
+
+
 class CycloneDxVulnJsonFormat(ScanFormat):
     """CycloneDX 1.6 JSON: components plus vulnerabilities that ``affect`` them (a VDR/VEX document)."""
 
@@ -155,6 +168,13 @@ class CycloneDxVulnJsonFormat(ScanFormat):
         from tidegate.report.cyclonedx_bom import SCHEMA_VERSION, build_bom
 
         bom = build_bom(report.sbom)
+        known = {str(c.bom_ref.value) for c in bom.components}
+        for f in sorted_findings(report.findings):
+            if f.package_id not in known:
+                # A package the matchers derived (a Go binary's standard library) is a component too, so that
+                # every ``affects`` names a component of this document.
+                known.add(f.package_id)
+                bom.components.add(_derived_component(f))
         groups: dict[tuple[str, bool], list[VulnFinding]] = defaultdict(list)
         for f in sorted_findings(report.findings):
             # A suppression is per finding, an analysis per vulnerability: suppressed and active rows of one id

@@ -49,6 +49,7 @@ SOURCE = "sbom-input"
 """`Unknown.source` and `Package.cataloger` for what an SBOM from another tool declares."""
 
 _GO_STDLIB = "stdlib"
+_NO_LICENSE = ("NOASSERTION", "NONE")
 _METADATA_BY_NAME = {v: k for k, v in METADATA_TYPES.items()}
 
 
@@ -98,6 +99,8 @@ class _Component:
     """``tidegate:``/``syft:``/``aquasecurity:trivy:`` properties, flattened (first value wins)."""
     tidegate: dict[str, Any] | None = None
     """SPDX: the tidegate annotation payload of this package."""
+    licenses: tuple[str, ...] = ()
+    """Declared licenses as the document states them."""
 
 
 def _props(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -185,7 +188,8 @@ def _package(c: _Component) -> Package | Unknown:
         for i, loc in enumerate(c.tidegate.get("tidegate:locations") or ()):
             for k, v in loc.items():
                 if v is not None:
-                    pairs[f"location:{i}:{k}"] = str(v).lower() if isinstance(v, bool) else str(v)
+                    key = "layerDiffID" if k == "diffID" else k
+                    pairs[f"location:{i}:{key}"] = str(v).lower() if isinstance(v, bool) else str(v)
     else:
         pairs = {k.removeprefix("tidegate:"): v for k, v in c.props.items() if k.startswith("tidegate:")}
     cataloger = pairs.get("cataloger") or SOURCE
@@ -205,8 +209,11 @@ def _package(c: _Component) -> Package | Unknown:
     name = c.name or purl.name
     if purl.type == "pypi":
         name = canonicalize_name(name)
+    licenses = c.licenses
+    if c.tidegate is not None and isinstance(c.tidegate.get("tidegate:licenses"), list):
+        licenses = tuple(str(x) for x in c.tidegate["tidegate:licenses"])
     return Package(name=name, version=version, type=purl.type, purl=c.purl, cataloger=cataloger,
-                   locations=tuple(locations), metadata=metadata)
+                   locations=tuple(locations), metadata=metadata, licenses=licenses)
 
 
 def _image(props: Mapping[str, str], *, source: str, name: str | None, version: str | None) -> ImageInfo:
@@ -276,6 +283,17 @@ def _assemble(components: list[_Component], distro: Distro | None, image: ImageI
                 tool_version=tool_version, created=created)
 
 
+def _cdx_licenses(entries: Iterable[Mapping[str, Any]] | None) -> tuple[str, ...]:
+    """``[{"license": {"id"|"name"}} | {"expression"}]`` → the declared strings."""
+    out = []
+    for e in entries or ():
+        lic = e.get("license") or {}
+        value = e.get("expression") or lic.get("id") or lic.get("name")
+        if value:
+            out.append(str(value))
+    return tuple(out)
+
+
 # --- CycloneDX ---------------------------------------------------------------------------------------------
 
 
@@ -306,7 +324,8 @@ def _from_cyclonedx(doc: Mapping[str, Any], source: str) -> Sbom:
                 path=p.get("tidegate:distro:path", ""))
             continue
         components.append(_Component(name=str(c.get("name", "")), version=str(c.get("version") or ""),
-                                     purl=str(c.get("purl") or ""), props=_props(c.get("properties"))))
+                                     purl=str(c.get("purl") or ""), props=_props(c.get("properties")),
+                                     licenses=_cdx_licenses(c.get("licenses"))))
     tools = meta.get("tools") or {}
     tool_list = tools.get("components", []) if isinstance(tools, dict) else tools
     tool_version = next((str(t.get("version", "")) for t in tool_list if t.get("name") == "tidegate"), "")
@@ -338,14 +357,17 @@ def _from_spdx(doc: Mapping[str, Any], source: str) -> Sbom:
         if "tidegate:unknown" in payload:
             u = payload["tidegate:unknown"]
             loc = u.get("location") or {}
-            pairs = {f"l:{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in loc.items()}
+            pairs = {f"l:{'layerDiffID' if k == 'diffID' else k}": str(v).lower() if isinstance(v, bool) else str(v)
+                     for k, v in loc.items()}
             unknowns.append(Unknown(_location(pairs, "l"), str(u.get("reason", "")), str(u.get("source", ""))))
+    extracted = {str(e.get("licenseId")): str(e.get("name") or e.get("extractedText") or e.get("licenseId"))
+                 for e in doc.get("hasExtractedLicensingInfos") or ()}
     distro: Distro | None = None
     subject: Mapping[str, Any] = {}
     components: list[_Component] = []
     for p in doc.get("packages") or ():
         spdx_id = str(p.get("SPDXID", ""))
-        purpose = p.get("primaryPackagePurpose")
+        purpose = str(p.get("primaryPackagePurpose") or "").replace("_", "-")
         if spdx_id in described or purpose == "CONTAINER":
             subject = p
             for payload in notes.get(spdx_id, []):
@@ -360,8 +382,11 @@ def _from_spdx(doc: Mapping[str, Any], source: str) -> Sbom:
         purl = next((r.get("referenceLocator", "") for r in p.get("externalRefs") or ()
                      if r.get("referenceType") == "purl"), "")
         tidegate = next((n for n in notes.get(spdx_id, []) if "tidegate:cataloger" in n), None)
+        declared = str(p.get("licenseDeclared") or "")
+        declared = extracted.get(declared, declared)
         components.append(_Component(name=str(p.get("name", "")), version=str(p.get("versionInfo") or ""),
-                                     purl=str(purl), props={}, tidegate=tidegate))
+                                     purl=str(purl), props={}, tidegate=tidegate,
+                                     licenses=(declared,) if declared and declared not in _NO_LICENSE else ()))
     creators = (doc.get("creationInfo") or {}).get("creators") or ()
     tool_version = next((c.removeprefix("Tool: tidegate-") for c in creators
                          if isinstance(c, str) and c.startswith("Tool: tidegate-")), "")

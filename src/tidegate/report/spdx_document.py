@@ -218,6 +218,8 @@ def build_document(sbom: Sbom) -> Document:
             "tidegate:cataloger": pkg.cataloger,
             "tidegate:locations": [_location_json(loc) for loc in pkg.locations],
         }
+        if pkg.licenses:
+            payload["tidegate:licenses"] = list(pkg.licenses)
         if pkg.metadata is not None:
             payload["tidegate:metadataType"] = metadata_type(pkg.metadata)
             payload["tidegate:metadata"] = dict(metadata_items(pkg.metadata))
