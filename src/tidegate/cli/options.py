@@ -13,6 +13,11 @@ from tidegate.scan.cache import LayerCache
 from tidegate.scan.pipeline import ScanOptions
 
 
+def size_arg(value: str) -> int:
+    """argparse type for sizes: ``512M``, ``4G``, ``1024`` (bytes)."""
+    return _size(value)
+
+
 def _size(value: str) -> int:
     units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
     v = value.strip().lower().removesuffix("b").removesuffix("i")
@@ -85,3 +90,57 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         raise UsageError("--parallel must be at least 1")
     extra = {"workers": args.parallel} if args.parallel else {}
     return ScanOptions(platform=args.platform, source=source, limits=limits, catalogers=catalogers, **extra)
+
+
+CONFIG_FILE = "tidegate.yaml"
+"""Read from the working directory when present and no ``--config`` is given (like ``trivy.yaml``)."""
+
+
+def add_rule_options(p: argparse._ActionsContainer) -> None:
+    """``--skip-rules`` and ``--config`` (rule ids disabled for secrets and misconfigurations)."""
+    p.add_argument("--skip-rules", action="append", default=[], metavar="ID,…",
+                   help="rule ids not to report (see `tidegate rules`); repeatable")
+    p.add_argument("--config", metavar="FILE",
+                   help=f"configuration file whose `rules: {{disable: [ID, …]}}` are not reported "
+                        f"(default ./{CONFIG_FILE} when present)")
+
+
+def disabled_rules(args: argparse.Namespace) -> frozenset[str]:
+    """Rule ids from ``--skip-rules`` and the configuration file; unknown ids are a usage error."""
+    from pathlib import Path
+
+    import yaml  # type: ignore[import-untyped]
+
+    from tidegate.checks.registry import RULES
+
+    ids = {i.strip().upper() for v in args.skip_rules for i in v.split(",") if i.strip()}
+    path = args.config or (CONFIG_FILE if os.path.isfile(CONFIG_FILE) else None)
+    if path:
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as e:
+            raise UsageError(f"{path}: cannot read configuration: {e.strerror or e}") from e
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else path
+            raise UsageError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from e
+        rules = doc.get("rules") if isinstance(doc, dict) else None
+        disable = rules.get("disable", []) if isinstance(rules, dict) else []
+        if not isinstance(disable, list) or not all(isinstance(i, str) for i in disable):
+            raise UsageError(f"{path}: rules.disable must be a list of rule ids")
+        ids |= {i.strip().upper() for i in disable}
+    unknown = sorted(ids - set(RULES))
+    if unknown:
+        raise UsageError(f"unknown rule id {unknown[0]!r} (see `tidegate rules`)")
+    return frozenset(ids)
+
+
+def parse_scanners(value: str) -> frozenset[str]:
+    """``vuln,secret`` → the set; an unknown name is a usage error."""
+    from tidegate.scan.checks import SCANNER_NAMES
+
+    names = {n.strip().lower() for n in value.split(",") if n.strip()}
+    bad = sorted(names - set(SCANNER_NAMES))
+    if bad or not names:
+        raise UsageError(f"--scanners {value!r}: choose from {', '.join(SCANNER_NAMES)}")
+    return frozenset(names)

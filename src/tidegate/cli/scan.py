@@ -9,6 +9,7 @@ Four steps, as in every command: flags → options → library calls (SBOM, DB, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -19,12 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.cli import exitcodes
-from tidegate.cli.options import add_image_options, layer_cache, scan_options
+from tidegate.cli.options import (
+    add_image_options,
+    add_rule_options,
+    disabled_rules,
+    layer_cache,
+    parse_scanners,
+    scan_options,
+    size_arg,
+)
 from tidegate.cli.output import write_output
 from tidegate.cli.progress import make_progress
 from tidegate.errors import UsageError
-from tidegate.model.finding import Severity
+from tidegate.model.finding import CheckFinding, Severity
 from tidegate.model.sbom import Sbom
+from tidegate.scan.checks import SCANNER_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +83,12 @@ def register(sub: Any) -> None:
                                                "~/.cache/tidegate/db)")
     d.add_argument("--max-db-age", default=DEFAULT_MAX_DB_AGE, metavar="DURATION",
                    help=f"warn when the database is older than this (e.g. 12h, 7d; default {DEFAULT_MAX_DB_AGE})")
+    k = p.add_argument_group("secrets and misconfigurations")
+    k.add_argument("--scanners", default="vuln,secret,misconfig", metavar="LIST",
+                   help="what to look for: vuln, secret, misconfig, comma-separated (default: all)")
+    add_rule_options(k)
+    k.add_argument("--secret-max-file-size", type=size_arg, default=None, metavar="SIZE",
+                   help="files larger than this are not searched for secrets (default 10M)")
     p.add_argument("--catalogers", metavar="ID,…", help="run only these catalogers (see `tidegate catalogers`)")
     add_image_options(p)
     p.set_defaults(run=run)
@@ -118,20 +134,24 @@ def command_options(args: argparse.Namespace) -> ScanCommandOptions:
                               max_db_age=parse_duration(args.max_db_age, "--max-db-age"))
 
 
-def load_sbom(args: argparse.Namespace) -> Sbom:
-    """The SBOM to match: read from ``sbom:PATH``, or catalogued from the image."""
+def load_target(args: argparse.Namespace, scanners: frozenset[str], disabled: frozenset[str],
+                ) -> tuple[Sbom, tuple[CheckFinding, ...], tuple[str, ...]]:
+    """The SBOM to match (read from ``sbom:PATH`` or catalogued from the image), the image's secret and
+    misconfiguration findings, and the scanners that really ran."""
     if args.image.startswith(SBOM_PREFIX):
         from tidegate.report.sbom_input import read_sbom
 
         path = args.image[len(SBOM_PREFIX):]
         if not path:
             raise UsageError("sbom: needs a path (sbom:PATH)")
-        return read_sbom(Path(path))
-    from tidegate.scan.pipeline import build_sbom
+        return read_sbom(Path(path)), (), ("vuln",) if "vuln" in scanners else ()
+    from tidegate.scan.pipeline import scan_image
 
-    options = scan_options(args)
+    options = dataclasses.replace(scan_options(args), scanners=scanners - {"vuln"}, disabled_rules=disabled,
+                                  secret_max_file_bytes=args.secret_max_file_size)
     with make_progress(quiet=args.quiet) as progress:
-        return build_sbom(args.image, options, progress=progress, cache=layer_cache(args))
+        result = scan_image(args.image, options, progress=progress, cache=layer_cache(args))
+    return result.sbom, result.findings, tuple(n for n in SCANNER_NAMES if n in scanners)
 
 
 def _db_age(updated_at: str) -> dt.timedelta | None:
@@ -148,31 +168,40 @@ def run(args: argparse.Namespace) -> int:
     """Flags → options → SBOM + DB + match → render → exit code."""
     from tidegate.match.engine import MatchOptions, scan_vulnerabilities
     from tidegate.match.suppress import load_ignore_file, load_vex
+    from tidegate.model.report import VulnReport
     from tidegate.report.registry import get_scan_format
     from tidegate.vulndb.store import VulnDb, default_db_dir
 
     fmt = get_scan_format(args.format)
     opts = command_options(args)
+    scanners = parse_scanners(args.scanners)
+    disabled = disabled_rules(args)
     ignorefile = args.ignorefile or (DEFAULT_IGNOREFILE if os.path.isfile(DEFAULT_IGNOREFILE) else None)
     ignore = load_ignore_file(Path(ignorefile)) if ignorefile else None
     vex = tuple(load_vex(Path(v)) for v in args.vex)
-    db_dir = Path(args.db) if args.db else default_db_dir()
-    # Open the database before the (possibly long) image read: no database is the commonest first-run error.
-    with VulnDb.open(db_dir) as db:
-        info = db.info()
-        warnings: list[str] = []
-        age = _db_age(info.updated_at)
-        if age is not None and age > opts.max_db_age:
-            warnings.append(f"the vulnerability database at {db_dir} is {_words(age)} old (more than "
-                            f"--max-db-age {args.max_db_age}); run `tidegate db update` or `tidegate db import`")
-        sbom = load_sbom(args)
-        match_options = MatchOptions(severities=opts.severities, ignore_unfixed=args.ignore_unfixed,
-                                     fail_on=opts.fail_on, ignore=ignore, vex=vex)
-        report = scan_vulnerabilities(sbom, db, match_options, db_info=info)
-    if warnings:
-        import dataclasses
-
-        report = dataclasses.replace(report, warnings=tuple(warnings) + report.warnings)
+    warnings: list[str] = []
+    if args.image.startswith(SBOM_PREFIX) and scanners - {"vuln"}:
+        log.info("sbom: input has no files or config: only the vuln scanner runs")
+    if "vuln" not in scanners:
+        sbom, checks, ran = load_target(args, scanners, disabled)
+        report = VulnReport(sbom=sbom, findings=(), db=None, fail_on=opts.fail_on)
+    else:
+        db_dir = Path(args.db) if args.db else default_db_dir()
+        # Open the database before the (possibly long) image read: no database is the commonest first-run error.
+        with VulnDb.open(db_dir) as db:
+            info = db.info()
+            age = _db_age(info.updated_at)
+            if age is not None and age > opts.max_db_age:
+                warnings.append(f"the vulnerability database at {db_dir} is {_words(age)} old (more than "
+                                f"--max-db-age {args.max_db_age}); run `tidegate db update` or `tidegate db import`")
+            sbom, checks, ran = load_target(args, scanners, disabled)
+            match_options = MatchOptions(severities=opts.severities, ignore_unfixed=args.ignore_unfixed,
+                                         fail_on=opts.fail_on, ignore=ignore, vex=vex)
+            report = scan_vulnerabilities(sbom, db, match_options, db_info=info)
+    checks = tuple(c for c in checks if opts.severities is None or c.severity in opts.severities)
+    if ignore is not None:
+        checks = tuple(ignore.suppress_check(c) for c in checks)
+    report = dataclasses.replace(report, warnings=tuple(warnings) + report.warnings, checks=checks, scanners=ran)
     for w in report.warnings:
         log.warning("%s", w)
     color = args.output in (None, "-") and sys.stdout is not None and sys.stdout.isatty()

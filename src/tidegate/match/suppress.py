@@ -19,6 +19,7 @@ import json.decoder
 import json.scanner
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import yaml  # type: ignore[import-untyped]
 from packageurl import PackageURL
 
 from tidegate.errors import TidegateError
-from tidegate.model.finding import Suppression, VulnFinding
+from tidegate.model.finding import CheckFinding, Suppression, VulnFinding
 from tidegate.vulndb.schema import normalize_name
 
 
@@ -125,6 +126,22 @@ class IgnoreRules:
                 return Suppression(kind="ignore-file", reason=reason, source=e.file,
                                    expires=e.expires.isoformat() if e.expires else "")
         return None
+
+    def suppress_check(self, finding: CheckFinding, today: dt.date | None = None) -> CheckFinding:
+        """`finding` (a secret or misconfiguration) suppressed by the first unexpired entry naming its rule id
+        (and covering its path when the entry has ``paths``); unchanged when none does (Trivy's rule ids in
+        ``.trivyignore`` work the same way)."""
+        today = today or dt.date.today()
+        path = (finding.location.path if finding.location else finding.source.path if finding.source else "")
+        for e in self.entries:
+            if e.expired(today) or e.id.upper() != finding.rule_id.upper():
+                continue
+            if e.paths and not any(fnmatch.fnmatchcase(path.lstrip("/"), pat.lstrip("/")) for pat in e.paths):
+                continue
+            reason = e.reason or f"{e.id} listed in the ignore file"
+            return dataclasses.replace(finding, suppression=Suppression(
+                kind="ignore-file", reason=reason, source=e.file, expires=e.expires.isoformat() if e.expires else ""))
+        return finding
 
     def expired(self, today: dt.date) -> tuple[IgnoreEntry, ...]:
         """Entries that no longer apply on `today` (the engine warns about each)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tidegate.model.finding import Severity, Unknown, VulnFinding
+from tidegate.model.finding import CheckFinding, Severity, Unknown, VulnFinding
 from tidegate.model.sbom import Sbom
 
 
@@ -45,6 +45,10 @@ class VulnReport:
     """One-line warnings (an old database, skipped advisories)."""
     fail_on: Severity | None = None
     """The --fail-on threshold the verdict used, when one was given."""
+    checks: tuple[CheckFinding, ...] = ()
+    """Secrets and misconfigurations (``--scanners secret,misconfig``), suppressed ones included."""
+    scanners: tuple[str, ...] = ("vuln",)
+    """The scanners that ran (``vuln``, ``secret``, ``misconfig``)."""
 
     @property
     def active(self) -> tuple[VulnFinding, ...]:
@@ -57,9 +61,18 @@ class VulnReport:
         return tuple(f for f in self.findings if f.suppression is not None)
 
     @property
+    def active_checks(self) -> tuple[CheckFinding, ...]:
+        """Secret and misconfiguration findings not suppressed."""
+        return tuple(f for f in self.checks if f.suppression is None)
+
+    @property
     def failed(self) -> bool:
-        """True when an active finding is at or above `fail_on`."""
-        return self.fail_on is not None and any(f.severity >= self.fail_on for f in self.active)
+        """True when an active finding of any scanner is at or above `fail_on`."""
+        if self.fail_on is None:
+            return False
+        threshold = self.fail_on
+        return any(f.severity >= threshold for f in self.active) or \
+            any(f.severity >= threshold for f in self.active_checks)
 
     def counts(self) -> dict[Severity, int]:
         """Active findings per severity (every severity present, zero when none)."""

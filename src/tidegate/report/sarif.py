@@ -18,6 +18,7 @@ from urllib.parse import quote
 from tidegate.model.finding import Severity, VulnFinding
 from tidegate.model.report import VulnReport
 from tidegate.report.base import TOOL_NAME, tool_version
+from tidegate.report.checks_common import sarif_run_parts
 from tidegate.report.scan_base import ScanFormat, best_cvss_score, sorted_findings
 
 SARIF_VERSION = "2.1.0"
@@ -166,6 +167,9 @@ def build_log(report: VulnReport) -> dict[str, Any]:
             rule_index[f.id] = len(rules)
             rules.append(_rule(f))
     img = report.sbom.image
+    check_rules, check_results = sarif_run_parts(report.checks, image=f"{img.name or img.reference}@{img.digest}",
+                                                 first_index=len(rules))
+    rules += check_rules
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -175,7 +179,7 @@ def build_log(report: VulnReport) -> dict[str, Any]:
                 "rules": rules,
             }
         },
-        "results": [_result(f, rule_index[f.id], report) for f in findings],
+        "results": [_result(f, rule_index[f.id], report) for f in findings] + check_results,
         "properties": {
             "image": {
                 "reference": img.reference,

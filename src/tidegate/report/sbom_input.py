@@ -163,7 +163,8 @@ def _foreign_metadata(purl: PackageURL, version: str, props: Mapping[str, str]) 
             module = f"{purl.namespace}/{purl.name}" if purl.namespace else purl.name
             go_version = props.get("syft:metadata:goCompiledVersion", "")
             if module == _GO_STDLIB:
-                go_version = go_version or (version if version.startswith("go") else f"go{version}")
+                # Syft writes "go1.22.1", Trivy "v1.22.1", a bare purl "1.22.1": all name toolchain go1.22.1.
+                go_version = go_version or (version if version.startswith("go") else f"go{version.removeprefix('v')}")
             binary = props.get("syft:location:0:path", "")
             return GoModule(module_path=module, version=version, go_version=go_version,
                             binary_path=binary or (f"{SOURCE}:{go_version}" if module == _GO_STDLIB else ""),
@@ -322,6 +323,10 @@ def _from_cyclonedx(doc: Mapping[str, Any], source: str) -> Sbom:
                 pretty_name=c.get("description") or p.get("syft:distro:prettyName", ""),
                 id_like=tuple((p.get("tidegate:distro:idLike") or "").split()),
                 path=p.get("tidegate:distro:path", ""))
+            continue
+        if not c.get("purl") and (c.get("components") or "aquasecurity:trivy:Class" in _props(c.get("properties"))):
+            # A grouping component (Trivy's per-binary or per-lockfile "application", whose packages it lists
+            # through ``dependencies``): not a package itself.
             continue
         components.append(_Component(name=str(c.get("name", "")), version=str(c.get("version") or ""),
                                      purl=str(c.get("purl") or ""), props=_props(c.get("properties")),

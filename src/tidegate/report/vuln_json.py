@@ -19,6 +19,7 @@ from tidegate.model.location import Location
 from tidegate.model.report import DbInfo, VulnReport
 from tidegate.model.sbom import Sbom
 from tidegate.report.base import TOOL_NAME, InvalidReport, camel, tool_version
+from tidegate.report.checks_common import CheckWire
 from tidegate.report.scan_base import SEVERITIES_ASCENDING, ScanFormat, sorted_findings
 
 SCHEMA_VERSION = "1"
@@ -97,6 +98,8 @@ class _Summary(_Wire):
     total: int
     by_severity: dict[str, int]
     suppressed: int
+    secrets: int
+    misconfigurations: int
 
 
 class _Package(_Wire):
@@ -206,8 +209,11 @@ class _Document(_Wire):
     distro: _Distro | None
     db: _Db | None
     summary: _Summary
+    scanners: list[str]
     results: list[_Finding]
     suppressed: list[_Finding]
+    secrets: list[CheckWire]
+    misconfigurations: list[CheckWire]
     unknowns: list[_Unknown]
     warnings: list[str]
     verdict: _Verdict
@@ -343,9 +349,14 @@ def _to_wire(report: VulnReport) -> _Document:
             total=sum(counts.values()),
             by_severity={s.value: counts[s] for s in reversed(SEVERITIES_ASCENDING)},
             suppressed=len(report.suppressed),
+            secrets=sum(1 for f in report.active_checks if f.category == "secret"),
+            misconfigurations=sum(1 for f in report.active_checks if f.category == "misconfig"),
         ),
+        scanners=list(report.scanners),
         results=[_finding(f) for f in sorted_findings(report.active)],
         suppressed=[_finding(f) for f in sorted_findings(report.suppressed)],
+        secrets=[CheckWire.of(f) for f in report.checks if f.category == "secret"],
+        misconfigurations=[CheckWire.of(f) for f in report.checks if f.category == "misconfig"],
         unknowns=[
             _unknown(u)
             for u in sorted(

@@ -1,4 +1,5 @@
-"""The default ``tidegate scan`` output: an image header, findings grouped by package, Trivy's summary line.
+"""The default ``tidegate scan`` output: an image header, findings grouped by package, Trivy's summary line,
+then the secrets and misconfigurations with their layer and build step.
 
     print(VulnTableFormat().render(report).decode())
 
@@ -21,6 +22,7 @@ from rich.text import Text
 from tidegate.model.finding import Severity, VulnFinding
 from tidegate.model.report import DbInfo, VulnReport
 from tidegate.report.base import os_name
+from tidegate.report.checks_common import check_table
 from tidegate.report.scan_base import ScanFormat, summary_line
 
 TITLE_WIDTH = 60
@@ -118,12 +120,26 @@ class VulnTableFormat(ScanFormat):
             console.print(f"{key + ':':<8}", end="", style=label)
             console.print(value)
         console.print()
-        if active:
-            console.print(table, soft_wrap=False)
+        if "vuln" in report.scanners:
+            if active:
+                console.print(table, soft_wrap=False)
+                console.print()
+            else:
+                console.print("No vulnerabilities found")
+            console.print(summary_line(report))
+        for category, heading in (("secret", "Secrets"), ("misconfig", "Misconfigurations")):
+            if category not in report.scanners:
+                continue
+            rows = [f for f in report.active_checks if f.category == category]
             console.print()
-        else:
-            console.print("No vulnerabilities found")
-        console.print(summary_line(report))
+            console.print(f"{heading} ({len(rows)})", style=label)
+            if rows:
+                console.print(check_table(rows, color=color), soft_wrap=False)
+            else:
+                console.print(f"No {heading.lower()} found")
+        suppressed_checks = len(report.checks) - len(report.active_checks)
+        if suppressed_checks:
+            console.print(f"{suppressed_checks} secret/misconfiguration finding(s) suppressed; see --format json")
         if report.suppressed:
             kinds = Counter(f.suppression.kind for f in report.suppressed if f.suppression is not None)
             detail = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items()))
@@ -136,7 +152,9 @@ class VulnTableFormat(ScanFormat):
         for w in report.warnings:
             console.print(f"warning: {w}", style="yellow" if color else None)
         if report.fail_on is not None:
-            over = sum(1 for f in report.active if f.severity >= report.fail_on)
+            threshold = report.fail_on
+            over = sum(1 for f in report.active if f.severity >= threshold) + \
+                sum(1 for c in report.active_checks if c.severity >= threshold)
             verdict = "FAIL" if report.failed else "PASS"
             console.print(
                 f"{verdict}: {over} finding{'s' if over != 1 else ''} at or above {report.fail_on.value} "

@@ -16,20 +16,23 @@ from typing import Protocol
 
 from tidegate.catalog.base import Cataloger
 from tidegate.image.blob import Limits
-from tidegate.scan.layer_pass import LayerResult
+from tidegate.scan.layer_pass import FileScanner, LayerResult
 
 CACHE_SCHEMA = 1
 """Bump when `LayerResult`'s shape changes."""
 
 
-def layer_cache_key(diff_id: str, catalogers: Sequence[Cataloger], limits: Limits) -> str:
+def layer_cache_key(diff_id: str, catalogers: Sequence[Cataloger], limits: Limits,
+                    file_scanners: Sequence[FileScanner] = ()) -> str:
     """Hash of everything that determines a layer's result: content, analyzer versions, options, schema."""
-    ident = {
+    ident: dict[str, object] = {
         "schema": CACHE_SCHEMA,
         "diff_id": diff_id,
         "catalogers": sorted((c.name, c.version, list(c.patterns), c.max_bytes) for c in catalogers),
         "max_file_spool_bytes": limits.max_file_spool_bytes,
     }
+    if file_scanners:  # NOTE: only when present, so SBOM-only cache entries keep their keys
+        ident["file_scanners"] = sorted((s.name, s.version, s.cache_ident()) for s in file_scanners)
     return "sha256:" + hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 

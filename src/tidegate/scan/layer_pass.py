@@ -14,15 +14,16 @@ import logging
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from tidegate.catalog.base import Cataloger, CatalogOutput, FileInput
 from tidegate.errors import ArchiveError, LayerLimitExceeded
 from tidegate.image.blob import Limits
 from tidegate.image.layer import TarEntry, walk_layer
 from tidegate.model.distro import Distro
-from tidegate.model.finding import Unknown
+from tidegate.model.finding import CheckFinding, Unknown
 from tidegate.model.location import Location
 from tidegate.model.package import Package
 from tidegate.scan.dispatch import Dispatcher
@@ -38,6 +39,47 @@ class Readable(Protocol):
 
     def read(self, n: int = -1, /) -> bytes:
         """Read up to `n` bytes."""
+
+
+class FileScanner(Protocol):
+    """An analyzer that reads the content of (almost) every file of every layer: the secret scanner.
+
+    Unlike a cataloger it claims files by content, not path, so the pass asks it about each regular file after
+    reading `head_bytes`; a wanted file is streamed to `scan` once (never spooled just for it).
+    """
+
+    name: str
+    """Stable id (``secret``); part of the cache key."""
+    version: int
+    """Bump when findings for the same bytes change."""
+    head_bytes: int
+    """Leading bytes `wants` needs (binary detection)."""
+
+    def cache_ident(self) -> str:
+        """Everything else that determines the findings (rule hash, size limit), for the cache key."""
+
+    def wants(self, path: str, size: int, head: bytes) -> bool:
+        """Whether to read this file."""
+
+    def scan(self, location: Location, data: BinaryIO, size: int) -> list[CheckFinding]:
+        """Findings in the file's bytes (`data` starts at offset 0, is read forward only)."""
+
+
+class _HeadThen:
+    """A forward-only stream: the already-read `head`, then the rest of `rest`."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n < 0:
+                out, self._head = self._head + self._rest.read(), b""
+                return out
+            out, self._head = self._head[:n], self._head[n:]
+            return out
+        return self._rest.read(n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +114,8 @@ class LayerResult:
     """os-release files parsed in this layer (with `Distro.path`)."""
     unknowns: tuple[Unknown, ...]
     """What could not be cataloged here."""
+    findings: tuple[CheckFinding, ...] = ()
+    """Findings of the file scanners (secrets) in this layer's files, visible later or not."""
 
 
 def _relocate(out: CatalogOutput, loc: Location) -> CatalogOutput:
@@ -89,9 +133,22 @@ def _run(c: Cataloger, fi: FileInput) -> CatalogOutput:
         return CatalogOutput(unknowns=(Unknown(fi.location, f"{c.name} failed: {type(e).__name__}: {e}", c.name),))
 
 
+def _scan_file(s: FileScanner, loc: Location, data: BinaryIO, size: int, unknowns: list[Unknown],
+               what: str) -> list[CheckFinding]:
+    try:
+        return s.scan(loc, data, size)
+    except (tarfile.TarError, EOFError) as e:
+        raise ArchiveError(f"{what}: {loc.path}: truncated or corrupt file data ({e})") from e
+    except Exception as e:
+        log.debug("scanner %s failed on %s", s.name, loc.path, exc_info=True)
+        unknowns.append(Unknown(loc, f"{s.name} failed: {type(e).__name__}: {e}", s.name))
+        return []
+
+
 def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, limits: Limits,
-               what: str, tmpdir: str | None = None) -> LayerResult:
+               what: str, tmpdir: str | None = None, file_scanners: Sequence[FileScanner] = ()) -> LayerResult:
     """Read the layer's tar stream once and return its `LayerResult` (the caller verifies digests at EOF)."""
+    findings: list[CheckFinding] = []
     entries: list[TarEntry] = []
     whiteouts: list[str] = []
     opaque: list[str] = []
@@ -139,22 +196,28 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
         if entry.kind != "file":
             continue
         claimants = dispatcher.claimants(path)
-        if not claimants:
+        if not claimants and not file_scanners:
             continue
         f = tf.extractfile(member)
         if f is None:
             continue
-        head_n = max(c.head_bytes for c in claimants)
+        head_n = max([c.head_bytes for c in claimants] + [s.head_bytes for s in file_scanners], default=0)
         head = f.read(head_n) if head_n else b""
         claimants = [c for c in claimants if c.wants(path, entry.mode, entry.size, head)]
-        if not claimants:
+        wanting = [s for s in file_scanners if s.wants(path, entry.size, head)]
+        if not claimants and not wanting:
             continue
         fits = [c for c in claimants if entry.size <= min(c.max_bytes, limits.max_file_spool_bytes)]
         for c in claimants:
             if c not in fits:
                 unknowns.append(Unknown(loc(path), f"file is {entry.size:,} bytes, over {c.name}'s "
                                         f"{min(c.max_bytes, limits.max_file_spool_bytes):,}-byte limit", c.name))
-        if not fits:
+        if not fits and len(wanting) == 1:
+            # The common case for content scanners: stream the file through once, no spool.
+            findings.extend(_scan_file(wanting[0], loc(path), _HeadThen(head, f), entry.size,  # type: ignore[arg-type]
+                                       unknowns, what))
+            continue
+        if not fits and not wanting:
             continue
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_RAM, dir=tmpdir) as spool:
             spool.write(head)
@@ -165,6 +228,9 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
             if spool.tell() != entry.size:
                 unknowns.append(Unknown(loc(path), f"short read: {spool.tell():,} of {entry.size:,} bytes", "layer"))
                 continue
+            for sc in wanting:
+                spool.seek(0)
+                findings.extend(_scan_file(sc, loc(path), spool, entry.size, unknowns, what))  # type: ignore[arg-type]
             for c in fits:
                 spool.seek(0)
                 if c.needs_all_claimed:
@@ -193,7 +259,8 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
 
     return LayerResult(layer.index, layer.diff_id, tuple(entries), tuple(whiteouts), tuple(opaque),
                        tuple(p for p in packages if current(p)), tuple(d for d in distros if current(d)),
-                       tuple(u for u in unknowns if current(u)))
+                       tuple(u for u in unknowns if current(u)),
+                       tuple(sorted(findings, key=lambda x: x.sort_key)))
 
 
 def _item_path(item: object) -> str | None:

@@ -26,6 +26,7 @@ from tidegate.image.reference import ImageRef, parse_image_ref
 from tidegate.image.sources import ImageSource, SourceOptions, open_source
 from tidegate.model.digest import Digest
 from tidegate.model.distro import Distro
+from tidegate.model.finding import CheckFinding
 from tidegate.model.package import Package
 from tidegate.model.sbom import ImageInfo, LayerInfo, Sbom
 from tidegate.scan.apply import (
@@ -36,6 +37,7 @@ from tidegate.scan.apply import (
     visible_unknowns,
 )
 from tidegate.scan.cache import LayerCache, layer_cache_key
+from tidegate.scan.checks import file_scanners_for, run_image_checks
 from tidegate.scan.dispatch import Dispatcher
 from tidegate.scan.layer_pass import LayerRef, LayerResult, scan_layer
 from tidegate.scan.progress import NullProgress
@@ -59,6 +61,13 @@ class ScanOptions:
     """Cataloger IDs to run (None = all)."""
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     """Layers read concurrently."""
+    scanners: frozenset[str] = frozenset()
+    """Check categories to run besides cataloging: ``secret`` (every layer's files, config, history) and
+    ``misconfig`` (image config, history, squashed files). Vulnerability matching runs after, on the SBOM."""
+    disabled_rules: frozenset[str] = frozenset()
+    """Rule ids whose findings are dropped (``--skip-rules``, configuration)."""
+    secret_max_file_bytes: int | None = None
+    """Files larger than this are not searched for secrets (None: the scanner's default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,8 @@ class ScanResult:
     """Squashed and per-layer views."""
     resolved: ResolvedImage
     """The pinned manifest and config."""
+    findings: tuple[CheckFinding, ...] = ()
+    """Secrets and misconfigurations, in `CheckFinding.sort_key` order (empty unless `ScanOptions.scanners`)."""
 
 
 def select_catalogers(names: Sequence[str] | None) -> list[Cataloger]:
@@ -121,6 +132,7 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
     platform = Platform.parse(options.platform) if options.platform else None
     catalogers = select_catalogers(options.catalogers)
     dispatcher = Dispatcher(catalogers)
+    file_scanners = file_scanners_for(options)
     with open_source(ref, options.source) as source, tempfile.TemporaryDirectory(prefix="tidegate-") as tmp:
         resolved = resolve_image(source, platform, pinned=ref.digest)
         n = len(resolved.layers)
@@ -132,7 +144,7 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
         def one(i: int) -> LayerResult:
             desc = resolved.layers[i]
             diff_id = str(resolved.config.diff_ids[i])
-            key = layer_cache_key(diff_id, catalogers, options.limits)
+            key = layer_cache_key(diff_id, catalogers, options.limits, file_scanners)
             hit = cache.get(key) if cache is not None else None
             progress.layer_started(i, n, desc.size, f"layer {i + 1}/{n} {desc.digest.short}")
             if hit is not None:
@@ -142,7 +154,8 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
             try:
                 result = scan_layer(stream, layer=LayerRef(i, diff_id, resolved.config.created_by[i]),
                                     dispatcher=dispatcher, limits=options.limits,
-                                    what=f"{source.describe()}: layer {i} ({desc.digest.short})", tmpdir=tmp)
+                                    what=f"{source.describe()}: layer {i} ({desc.digest.short})", tmpdir=tmp,
+                                    file_scanners=file_scanners)
                 # Read to EOF: only now are the blob digest and the diff_id known to match.
                 stream.finish()
             except (ArchiveError, UnsafePath) as e:
@@ -182,7 +195,9 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
     sbom = Sbom(image=image, distro=distro, packages=tuple(packages), unknowns=tuple(unknowns),
                 tool_version=__version__,
                 created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
-    return ScanResult(sbom=sbom, filesystem=fs, resolved=resolved)
+    findings = run_image_checks(options, sbom=sbom, filesystem=fs, config=resolved.config.raw) \
+        if options.scanners else ()
+    return ScanResult(sbom=sbom, filesystem=fs, resolved=resolved, findings=findings)
 
 
 def _raise_if_tampered(stream: LayerStream, cause: Exception) -> None:

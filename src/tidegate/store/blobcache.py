@@ -21,7 +21,7 @@ import zstandard
 
 from tidegate.image.layer import TarEntry
 from tidegate.model.distro import Distro
-from tidegate.model.finding import Unknown
+from tidegate.model.finding import CheckFinding, Severity, SourceLocation, Suppression, Unknown
 from tidegate.model.location import Location
 from tidegate.model.package import ApkEntry, DpkgEntry, GoModule, NpmPackage, Package, PythonDist, RpmEntry
 from tidegate.scan.layer_pass import LayerResult
@@ -29,7 +29,7 @@ from tidegate.scan.layer_pass import LayerResult
 log = logging.getLogger(__name__)
 
 _TYPES: dict[str, type[Any]] = {t.__name__: t for t in (
-    LayerResult, TarEntry, Package, Location, Distro, Unknown,
+    LayerResult, TarEntry, Package, Location, Distro, Unknown, CheckFinding, SourceLocation, Suppression,
     DpkgEntry, ApkEntry, RpmEntry, PythonDist, NpmPackage, GoModule,
 )}
 MAX_ENTRY_BYTES = 1024**3
@@ -52,7 +52,10 @@ def _encode(obj: Any) -> Any:
 def _decode(obj: Any) -> Any:
     if isinstance(obj, dict):
         cls = _TYPES[obj["@"]]  # KeyError for anything unknown: the entry is rejected
-        return cls(**{k: _decode(v) for k, v in obj.items() if k != "@"})
+        fields = {k: _decode(v) for k, v in obj.items() if k != "@"}
+        if cls is CheckFinding:
+            fields["severity"] = Severity(fields["severity"])  # ValueError for a bad value: entry rejected
+        return cls(**fields)
     if isinstance(obj, list):
         return tuple(_decode(x) for x in obj)
     return obj
