@@ -36,7 +36,7 @@ def _catalogers(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (one `register` per subcommand module)."""
-    from tidegate.cli import db, sbom, scan
+    from tidegate.cli import db, lint, sbom, scan
 
     parser = _Parser(prog="tidegate", description="tidegate: a zero-trust gate for container images.")
     parser.add_argument("--version", action="version", version=f"tidegate {__version__}")
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sbom.register(sub)
     scan.register(sub)
     db.register(sub)
+    lint.register(sub)
     cat = sub.add_parser("catalogers", help="list the catalogers and the paths they read")
     cat.set_defaults(run=_catalogers)
     return parser

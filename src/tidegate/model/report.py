@@ -80,3 +80,28 @@ class VulnReport:
         for f in self.active:
             out[f.severity] += 1
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    """The result of ``tidegate lint``: which files were read, their findings, and the files that failed."""
+
+    files: tuple[str, ...]
+    """Every Dockerfile and Kubernetes YAML file read, in the order given/walked."""
+    findings: tuple[CheckFinding, ...]
+    """Findings, suppressed ones included, in `CheckFinding.sort_key` order."""
+    errors: tuple[str, ...] = ()
+    """One-line errors for files that could not be read or parsed (the run exits 2 when there are any)."""
+    fail_on: Severity | None = None
+    """The threshold of the verdict (None: never fail on findings)."""
+
+    @property
+    def active(self) -> tuple[CheckFinding, ...]:
+        """Findings not suppressed."""
+        return tuple(f for f in self.findings if f.suppression is None)
+
+    @property
+    def failed(self) -> bool:
+        """True when an active finding is at or above `fail_on`."""
+        threshold = self.fail_on
+        return threshold is not None and any(f.severity >= threshold for f in self.active)

@@ -17,6 +17,7 @@ from tidegate.report.base import Format
 from tidegate.report.cyclonedx import CycloneDxJsonFormat, CycloneDxXmlFormat
 from tidegate.report.cyclonedx_vuln import CycloneDxVulnJsonFormat
 from tidegate.report.json import JsonFormat
+from tidegate.report.lint import LintFormat, LintJsonFormat, LintSarifFormat, LintTableFormat
 from tidegate.report.sarif import SarifFormat
 from tidegate.report.scan_base import ScanFormat
 from tidegate.report.spdx import SpdxJsonFormat
@@ -24,7 +25,7 @@ from tidegate.report.table import TableFormat
 from tidegate.report.vuln_json import VulnJsonFormat
 from tidegate.report.vuln_table import VulnTableFormat
 
-_F = TypeVar("_F", Format, ScanFormat)
+_F = TypeVar("_F", Format, ScanFormat, LintFormat)
 
 FORMATS: tuple[type[Format], ...] = (
     TableFormat,
@@ -77,3 +78,16 @@ def scan_format_choices() -> tuple[str, ...]:
 def get_scan_format(name: str) -> ScanFormat:
     """An instance of the scan format whose id or alias is `name` (case-insensitive); `UsageError` otherwise."""
     return _lookup(SCAN_FORMATS, name, " for scan")
+
+
+LINT_FORMATS: tuple[type[LintFormat], ...] = (
+    LintTableFormat,
+    LintJsonFormat,
+    LintSarifFormat,
+)
+"""Formats of ``tidegate lint``, the default (``table``) first."""
+
+
+def get_lint_format(name: str) -> LintFormat:
+    """An instance of the lint format whose id or alias is `name`; `UsageError` otherwise."""
+    return _lookup(LINT_FORMATS, name, " for lint")

@@ -103,8 +103,14 @@ class VulnTableFormat(ScanFormat):
                     end_section=i == len(group) - 1 and gi < len(groups) - 1,
                 )
 
+        check_tables = {}
+        for category in ("secret", "misconfig"):
+            rows = [f for f in report.active_checks if f.category == category]
+            if rows and category in report.scanners:
+                check_tables[category] = (len(rows), check_table(rows, color=color))
         probe = Console(file=io.StringIO(), width=_MAX_WIDTH, color_system=None)
-        width = max(80, min(_MAX_WIDTH, probe.measure(table).maximum))
+        widest = max([probe.measure(table).maximum] + [probe.measure(t).maximum for _, t in check_tables.values()])
+        width = max(80, min(_MAX_WIDTH, widest))
         console = Console(
             file=io.StringIO(),
             width=width,
@@ -130,11 +136,11 @@ class VulnTableFormat(ScanFormat):
         for category, heading in (("secret", "Secrets"), ("misconfig", "Misconfigurations")):
             if category not in report.scanners:
                 continue
-            rows = [f for f in report.active_checks if f.category == category]
+            count, rendered = check_tables.get(category, (0, None))
             console.print()
-            console.print(f"{heading} ({len(rows)})", style=label)
-            if rows:
-                console.print(check_table(rows, color=color), soft_wrap=False)
+            console.print(f"{heading} ({count})", style=label)
+            if rendered is not None:
+                console.print(rendered, soft_wrap=False)
             else:
                 console.print(f"No {heading.lower()} found")
         suppressed_checks = len(report.checks) - len(report.active_checks)
