@@ -1,0 +1,1 @@
+"""Tests of the image configuration checks (tidegate.checks.image)."""
