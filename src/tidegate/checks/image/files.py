@@ -58,7 +58,7 @@ KNOWN_SETID = frozenset({
 """setuid/setgid programs that distributions ship by design; reported LOW (Dockle CIS-DI-0008: INFO)."""
 _SYSTEM_BIN = re.compile(r"^/(?:usr/)?(?:s?bin|lib|lib64|libexec)/")
 
-_SYSTEM_DIRS = re.compile(r"^/(?:etc|usr|bin|sbin|boot|lib[^/]*|var/lib)(?:/|$)")
+_SYSTEM_DIRS = re.compile(r"^/(?:etc|usr|bin|sbin|boot|lib(?:32|64|x32)?|var/lib)(?:/|$)")
 
 
 @dataclass(frozen=True, slots=True)
