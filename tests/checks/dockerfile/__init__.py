@@ -1,0 +1,1 @@
+"""Tests of the Dockerfile parser, rules and the hadolint comparison."""
