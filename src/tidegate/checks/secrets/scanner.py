@@ -325,7 +325,9 @@ class SecretScanner:
         """Raw matches starting in ``data[lo:hi]`` that pass their rule's allow-lists and entropy test."""
         candidates = set(self._always)
         if self._has_keywords:
-            for _, idx in self._automaton.iter(data.lower().decode("latin-1")):
+            # NOTE: distinct values first (a comprehension), then one union each: keywords such as "token"
+            # occur thousands of times in source code.
+            for idx in {v for _, v in self._automaton.iter(data.lower().decode("latin-1"))}:
                 candidates |= idx
         candidates &= active
         hits: list[_Hit] = []
