@@ -7,8 +7,20 @@
 from __future__ import annotations
 
 from tidegate.checks.base import Check, Rule, Target, all_rules
+from tidegate.checks.dockerfile.check import DockerfileCheck
+from tidegate.checks.image.config import ImageConfigCheck
+from tidegate.checks.image.files import ImageFilesCheck
+from tidegate.checks.image.history import ImageHistoryCheck
+from tidegate.checks.image.minimalism import ImageMinimalismCheck
+from tidegate.checks.secrets.config import ConfigSecretsCheck
 
 CHECKS: tuple[type[Check], ...] = (
+    ConfigSecretsCheck,
+    ImageConfigCheck,
+    ImageHistoryCheck,
+    ImageFilesCheck,
+    ImageMinimalismCheck,
+    DockerfileCheck,
 )
 """The registry: add a check class here (and nowhere else)."""
 

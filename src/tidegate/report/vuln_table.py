@@ -103,7 +103,7 @@ class VulnTableFormat(ScanFormat):
                     end_section=i == len(group) - 1 and gi < len(groups) - 1,
                 )
 
-        check_tables = {}
+        check_tables: dict[str, tuple[int, Table]] = {}
         for category in ("secret", "misconfig"):
             rows = [f for f in report.active_checks if f.category == category]
             if rows and category in report.scanners:
@@ -136,11 +136,11 @@ class VulnTableFormat(ScanFormat):
         for category, heading in (("secret", "Secrets"), ("misconfig", "Misconfigurations")):
             if category not in report.scanners:
                 continue
-            count, rendered = check_tables.get(category, (0, None))
+            entry = check_tables.get(category)
             console.print()
-            console.print(f"{heading} ({count})", style=label)
-            if rendered is not None:
-                console.print(rendered, soft_wrap=False)
+            console.print(f"{heading} ({entry[0] if entry else 0})", style=label)
+            if entry is not None:
+                console.print(entry[1], soft_wrap=False)
             else:
                 console.print(f"No {heading.lower()} found")
         suppressed_checks = len(report.checks) - len(report.active_checks)

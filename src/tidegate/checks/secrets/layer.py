@@ -16,16 +16,10 @@ import hashlib
 import json
 from typing import BinaryIO
 
-from tidegate.checks.secrets.scanner import DEFAULT_MAX_FILE_BYTES, HEAD_BYTES, SecretMatch, SecretScanner
+from tidegate.checks.secrets.config import findings_from_matches
+from tidegate.checks.secrets.scanner import DEFAULT_MAX_FILE_BYTES, HEAD_BYTES, SecretScanner
 from tidegate.model.finding import CheckFinding
 from tidegate.model.location import Location
-
-
-def finding_of(m: SecretMatch, *, location: Location | None = None, target: str = "") -> CheckFinding:
-    """The `CheckFinding` of one (already masked) match."""
-    where = f"{location.path}:{m.line}" if location is not None else target
-    return m.rule.rule.finding(f"{m.rule.title} at {where}: {m.match}", location=location, target=target,
-                               evidence=m.excerpt)
 
 
 class SecretFileScanner:
@@ -54,4 +48,4 @@ class SecretFileScanner:
 
     def scan(self, location: Location, data: BinaryIO, size: int) -> list[CheckFinding]:
         """Findings in one file, each with its layer `location` and the line in the message."""
-        return [finding_of(m, location=location) for m in self.scanner.scan_stream(location.path, data, size)]
+        return findings_from_matches(self.scanner.scan_stream(location.path, data, size), location)
