@@ -16,11 +16,14 @@ a pure `render` method that turns a `Sbom` into bytes::
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from typing import ClassVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from tidegate.errors import TidegateError
 from tidegate.model.package import (
@@ -34,6 +37,9 @@ from tidegate.model.package import (
     RpmEntry,
 )
 from tidegate.model.sbom import Sbom
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 TOOL_NAME = "tidegate"
 """The tool name every format records as the producer."""
@@ -168,3 +174,39 @@ _SAFE_RE = re.compile(r"[^A-Za-z0-9.-]+")
 def safe_id(value: str) -> str:
     """`value` reduced to ``[A-Za-z0-9.-]`` (what SPDX ids and URL path segments allow)."""
     return _SAFE_RE.sub("-", value).strip("-") or "x"
+
+
+def text_console(tables: Sequence[object], *, color: bool, max_width: int = 400) -> Console:
+    """A string-backed rich console as wide as the widest of `tables` (80 to `max_width` columns), coloured
+    only when asked; `console_text` returns what was printed."""
+    from rich.console import Console
+
+    probe = Console(file=io.StringIO(), width=max_width, color_system=None)
+    widest = max([probe.measure(t).maximum for t in tables], default=80)  # type: ignore[arg-type]
+    return Console(file=io.StringIO(), width=max(80, min(max_width, widest)),
+                   color_system="standard" if color else None, force_terminal=color, highlight=False,
+                   emoji=False, markup=False, soft_wrap=True)
+
+
+def console_text(console: Console) -> bytes:
+    """What `console` (from `text_console`) printed, trailing spaces stripped, newline-terminated UTF-8."""
+    assert isinstance(console.file, io.StringIO)
+    return ("\n".join(line.rstrip() for line in console.file.getvalue().splitlines()) + "\n").encode("utf-8")
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate_document(model: type[_M], data: bytes | str, *, what: str, schema_version: str) -> _M:
+    """`data` validated strictly as `model` (a document with ``schemaVersion``); `InvalidReport` naming the first
+    bad field, or the unsupported version, otherwise."""
+    try:
+        doc = model.model_validate_json(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise InvalidReport(f"not a {what}: {where}: {first['msg']} ({e.error_count()} error(s))") from e
+    found = getattr(doc, "schema_version", None)
+    if found != schema_version:
+        raise InvalidReport(f"unsupported {what} schemaVersion {found!r}; expected {schema_version!r}")
+    return doc

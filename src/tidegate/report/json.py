@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from tidegate.model.distro import Distro
 from tidegate.model.finding import Unknown
@@ -30,11 +30,11 @@ from tidegate.model.sbom import ImageInfo, LayerInfo, Sbom
 from tidegate.report.base import (
     TOOL_NAME,
     Format,
-    InvalidReport,
     camel,
     metadata_type,
     sorted_packages,
     tool_version,
+    validate_document,
 )
 
 SCHEMA_VERSION = "1"
@@ -345,18 +345,7 @@ def parse_json_sbom(data: bytes | str) -> dict[str, Any]:
 
     Raises `InvalidReport` (one line naming the first bad field) when it does not match.
     """
-    try:
-        doc = _Document.model_validate_json(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise InvalidReport(
-            f"not a tidegate JSON SBOM: {where}: {first['msg']} ({e.error_count()} error(s))"
-        ) from e
-    if doc.schema_version != SCHEMA_VERSION:
-        raise InvalidReport(
-            f"unsupported tidegate JSON schemaVersion {doc.schema_version!r}; expected {SCHEMA_VERSION!r}"
-        )
+    doc = validate_document(_Document, data, what="tidegate JSON SBOM", schema_version=SCHEMA_VERSION)
     return doc.model_dump(mode="json", by_alias=True)
 
 

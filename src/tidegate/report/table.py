@@ -7,15 +7,13 @@ Usage::
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from tidegate.model.sbom import Sbom
-from tidegate.report.base import Format, os_name, sorted_packages
+from tidegate.report.base import Format, console_text, os_name, sorted_packages, text_console
 
 _MAX_WIDTH = 400
 """Upper bound on the rendered width; rows are never wrapped below their natural width up to this."""
@@ -61,18 +59,7 @@ class TableFormat(Format):
         if counts:
             summary += ": " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
 
-        probe = Console(file=io.StringIO(), width=_MAX_WIDTH, color_system=None)
-        width = max(80, min(_MAX_WIDTH, probe.measure(table).maximum))
-        console = Console(
-            file=io.StringIO(),
-            width=width,
-            color_system="standard" if color else None,
-            force_terminal=color,
-            highlight=False,
-            emoji=False,
-            markup=False,
-            soft_wrap=True,
-        )
+        console = text_console([table], color=color, max_width=_MAX_WIDTH)
         label = "bold" if color else None
         for key, value in header:
             console.print(f"{key + ':':<10}", end="", style=label)
@@ -94,6 +81,4 @@ class TableFormat(Format):
                 if unk.location is not None:
                     where = f" {unk.location.path} (layer {unk.location.layer_index})"
                 console.print(f"  [{unk.source}]{where}: {unk.reason}")
-        assert isinstance(console.file, io.StringIO)
-        text = "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
-        return (text + "\n").encode("utf-8")
+        return console_text(console)

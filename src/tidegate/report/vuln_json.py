@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from tidegate.model.finding import CvssScore, MatchDetails, Suppression, Unknown, VulnFinding
 from tidegate.model.location import Location
 from tidegate.model.report import DbInfo, VulnReport
 from tidegate.model.sbom import Sbom
-from tidegate.report.base import TOOL_NAME, InvalidReport, camel, tool_version
+from tidegate.report.base import TOOL_NAME, camel, tool_version, validate_document
 from tidegate.report.checks_common import CheckWire
 from tidegate.report.scan_base import SEVERITIES_ASCENDING, ScanFormat, sorted_findings
 
@@ -373,18 +373,7 @@ def parse_scan_json(data: bytes | str) -> dict[str, Any]:
 
     Raises `InvalidReport` (one line naming the first bad field) when it does not match the schema.
     """
-    try:
-        doc = _Document.model_validate_json(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise InvalidReport(
-            f"not a tidegate JSON scan report: {where}: {first['msg']} ({e.error_count()} error(s))"
-        ) from e
-    if doc.schema_version != SCHEMA_VERSION:
-        raise InvalidReport(
-            f"unsupported tidegate scan JSON schemaVersion {doc.schema_version!r}; expected {SCHEMA_VERSION!r}"
-        )
+    doc = validate_document(_Document, data, what="tidegate JSON scan report", schema_version=SCHEMA_VERSION)
     return doc.model_dump(mode="json", by_alias=True)
 
 

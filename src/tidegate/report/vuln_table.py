@@ -10,18 +10,16 @@ with their reason).
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import Counter
 from itertools import groupby
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from tidegate.model.finding import Severity, VulnFinding
 from tidegate.model.report import DbInfo, VulnReport
-from tidegate.report.base import os_name
+from tidegate.report.base import console_text, os_name, text_console
 from tidegate.report.checks_common import check_table
 from tidegate.report.scan_base import ScanFormat, summary_line
 
@@ -108,19 +106,7 @@ class VulnTableFormat(ScanFormat):
             rows = [f for f in report.active_checks if f.category == category]
             if rows and category in report.scanners:
                 check_tables[category] = (len(rows), check_table(rows, color=color))
-        probe = Console(file=io.StringIO(), width=_MAX_WIDTH, color_system=None)
-        widest = max([probe.measure(table).maximum] + [probe.measure(t).maximum for _, t in check_tables.values()])
-        width = max(80, min(_MAX_WIDTH, widest))
-        console = Console(
-            file=io.StringIO(),
-            width=width,
-            color_system="standard" if color else None,
-            force_terminal=color,
-            highlight=False,
-            emoji=False,
-            markup=False,
-            soft_wrap=True,
-        )
+        console = text_console([table, *(t for _, t in check_tables.values())], color=color, max_width=_MAX_WIDTH)
         label = "bold" if color else None
         for key, value in header:
             console.print(f"{key + ':':<8}", end="", style=label)
@@ -167,6 +153,4 @@ class VulnTableFormat(ScanFormat):
                 f"(--fail-on)",
                 style=("bold red" if report.failed else "bold green") if color else None,
             )
-        assert isinstance(console.file, io.StringIO)
-        text = "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
-        return (text + "\n").encode("utf-8")
+        return console_text(console)
