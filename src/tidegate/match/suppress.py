@@ -12,6 +12,7 @@ Both formats are described for users in ``docs/ignore-and-vex.md``. A file that 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import fnmatch
 import json
@@ -19,7 +20,6 @@ import json.decoder
 import json.scanner
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
