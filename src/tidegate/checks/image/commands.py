@@ -22,6 +22,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from tidegate.checks.shell import SHELLS, shell_commands
+
 _BUILDKIT_SUFFIX = re.compile(r"\s+#\s*buildkit\s*$")
 _KEYWORD = re.compile(r"^([A-Z]+)(?:\s+(.*))?$", re.DOTALL)
 _KEYWORDS = frozenset({
@@ -31,8 +33,6 @@ _KEYWORDS = frozenset({
 # ``/bin/sh -c``, ``/bin/bash -o pipefail -c``, ``sh -c``: the shell a RUN step was wrapped in.
 _SHELL_PREFIX = re.compile(r"^(?:\S*/)?(?:sh|bash|dash|ash|zsh|ksh|busybox\s+sh)(?:\s+(?!-c\s)\S+)*?\s+-c\s+",
                            re.DOTALL)
-_SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", ";;", "|&", "{", "}"})
-_REDIRECTS = frozenset({">", ">>", "<", "<<", "<<<", ">&", "<&", "&>", "&>>", ">|"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,39 +121,9 @@ def _split_words(text: str) -> list[str]:
 
 
 def simple_commands(command_line: str) -> list[list[str]]:
-    """The simple commands of a shell line, as word lists (split at ``&&``, ``||``, ``;``, ``|``, newlines).
-
-    A best-effort tokenizer, not a shell: quotes are honoured, redirections and their targets dropped,
-    leading ``VAR=value`` assignments kept (callers skip them).
-    """
-    text = command_line.replace("\\\n", " ").replace("\n", " ; ")
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    try:
-        tokens = list(lexer)
-    except ValueError:
-        tokens = text.split()
-    out: list[list[str]] = []
-    current: list[str] = []
-    skip_next = False
-    for tok in tokens:
-        if skip_next:
-            skip_next = False
-            continue
-        if tok in _SEPARATORS:
-            if current:
-                out.append(current)
-            current = []
-        elif tok in _REDIRECTS:
-            skip_next = True
-            if current and current[-1].isdigit():
-                current.pop()  # ``2>/dev/null``: the fd number (shlex cannot tell it from ``echo 2 > f``)
-        else:
-            current.append(tok)
-    if current:
-        out.append(current)
-    return out
+    """The simple commands of a shell line, as word lists (`checks.shell.shell_commands`: quotes, ``&&``,
+    ``||``, ``;``, ``|``, ``sh -c``, ``$(…)``; ``sudo``/``env`` and ``VAR=value`` prefixes removed)."""
+    return [list(c.words) for c in shell_commands(command_line)]
 
 
 _MANAGERS = {
@@ -196,6 +166,8 @@ def package_commands(step: Step) -> list[PackageCommand]:
         return []
     out = []
     for words in simple_commands(step.args):
+        if words and words[0].rsplit("/", 1)[-1] in SHELLS:
+            continue  # ``sh -c '…'``: the splitter already yielded the script's own commands
         i = _command_position(words)
         if i < len(words):
             family = _MANAGERS.get(words[i].rsplit("/", 1)[-1])
