@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -57,6 +57,45 @@ def normalize_member_path(name: str, what: str) -> str:
     if any("\0" in p for p in parts):
         raise UnsafePath(f"{what}: tar member {name[:200]!r} has a NUL byte")
     return "/" + "/".join(parts)
+
+
+MAX_SYMLINK_HOPS = 40
+"""Like Linux's MAXSYMLINKS: more hops than this is a loop."""
+
+
+def resolve_in_root(path: str, link_of: Callable[[str], str | None], exists: Callable[[str], bool], *,
+                    follow_last: bool = True) -> str | None:
+    """`path` with symlinks in every component followed inside the image root, or None when it does not exist,
+    loops or goes too deep.
+
+    `link_of(p)` is the link target stored for `p` when `p` is a symlink (else None); `exists(p)` tells whether
+    the final path is an entry. A missing intermediate component is taken as a directory (layer tars need not
+    list parents); ``..`` never climbs above ``/``; relative targets resolve against the link's directory.
+    """
+    parts = [p for p in path.split("/") if p]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        cur = "/" + "/".join([*done, part])
+        target = link_of(cur) if (parts or follow_last) else None
+        if target is not None:
+            hops += 1
+            if hops > MAX_SYMLINK_HOPS:
+                return None
+            parts = [p for p in target.split("/") if p] + parts
+            if target.startswith("/"):
+                done = []
+            continue
+        done.append(part)
+    out = "/" + "/".join(done)
+    return out if exists(out) else None
 
 
 def resolve_symlink_target(link_path: str, target: str) -> str | None:

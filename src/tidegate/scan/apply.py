@@ -17,15 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tidegate.catalog.base import Cataloger
-from tidegate.image.layer import TarEntry
+from tidegate.image.layer import TarEntry, resolve_in_root
 from tidegate.model.distro import Distro
 from tidegate.model.finding import Unknown
 from tidegate.model.location import Location
 from tidegate.model.package import Package
 from tidegate.scan.layer_pass import LayerResult
-
-MAX_SYMLINK_HOPS = 40
-"""Like Linux's MAXSYMLINKS: more hops than this is a loop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,35 +87,12 @@ class ImageFilesystem:
 
     def resolve(self, path: str) -> str | None:
         """Follow symlinks (in every component) inside the image root; None if missing, a loop or too deep."""
-        parts = [p for p in path.split("/") if p]
-        done: list[str] = []
-        hops = 0
-        while parts:
-            part = parts.pop(0)
-            if part == ".":
-                continue
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            cur = "/" + "/".join(done + [part])
-            rec = self.squashed.get(cur)
-            if rec is None:
-                if not parts:
-                    return None
-                done.append(part)  # tars need not list parent directories: an implicit directory
-                continue
-            if rec.entry.kind == "symlink":
-                hops += 1
-                if hops > MAX_SYMLINK_HOPS:
-                    return None
-                target = rec.entry.linkname
-                base = [] if target.startswith("/") else done
-                parts = [p for p in target.split("/") if p] + parts
-                done = list(base)
-                continue
-            done.append(part)
-        return "/" + "/".join(done)
+
+        def link_of(p: str) -> str | None:
+            rec = self.squashed.get(p)
+            return rec.entry.linkname if rec is not None and rec.entry.kind == "symlink" else None
+
+        return resolve_in_root(path, link_of, lambda p: p == "/" or p in self.squashed)
 
     def layer_paths(self, index: int) -> dict[str, TarEntry]:
         """Path → entry as layer `index` itself recorded it (deleted files included)."""

@@ -8,12 +8,12 @@
 
 from __future__ import annotations
 
-import posixpath
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from tidegate.checks.base import Check, ImageFile, ImageTarget, Target
+from tidegate.image.layer import resolve_in_root
 from tidegate.model.finding import CheckFinding
 from tidegate.model.location import Location
 from tidegate.model.package import Package
@@ -24,7 +24,6 @@ OS_PACKAGE_TYPES = frozenset({"deb", "apk", "rpm"})
 REGULAR_KINDS = frozenset({"file", "hardlink"})
 """`ImageFile.kind` values that are regular files."""
 
-_MAX_LINKS = 40  # Linux's MAXSYMLINKS
 
 
 class ImageCheck(Check):
@@ -50,30 +49,12 @@ def resolve_path(files: Mapping[str, ImageFile], path: str, *, follow_last: bool
     Symlinks in every component are followed (``/bin`` → ``usr/bin`` in merged-/usr images), relative targets
     against the link's directory, absolute ones against the image root; loops and dangling links give None.
     """
-    parts = [p for p in path.split("/") if p]
-    resolved = "/"
-    hops = 0
-    while parts:
-        name = parts.pop(0)
-        if name == ".":
-            continue
-        if name == "..":
-            resolved = posixpath.dirname(resolved.rstrip("/")) or "/"
-            continue
-        candidate = posixpath.join(resolved, name)
-        entry = files.get(candidate)
-        # A missing parent is taken as a plain directory: layer tars need not list every parent.
-        if entry is not None and entry.kind == "symlink" and (parts or follow_last):
-            hops += 1
-            if hops > _MAX_LINKS:
-                return None
-            link = entry.linkname
-            base = "/" if link.startswith("/") else resolved
-            parts = [p for p in link.split("/") if p] + parts
-            resolved = base
-            continue
-        resolved = candidate
-    return resolved if resolved in files else None
+
+    def link_of(p: str) -> str | None:
+        entry = files.get(p)
+        return entry.linkname if entry is not None and entry.kind == "symlink" else None
+
+    return resolve_in_root(path, link_of, files.__contains__, follow_last=follow_last)
 
 
 def find_file(target: ImageTarget, *paths: str) -> tuple[str, str] | None:
