@@ -131,3 +131,39 @@ def test_rules_markdown_is_the_committed_doc() -> None:
     assert proc.stdout == (ROOT / "docs" / "rules.md").read_text(), "regenerate: tidegate rules --markdown"
     listing = tidegate("rules").stdout
     assert "TG-SEC-001" in listing and "TG-IMG-001" in listing and "TG-DF-001" in listing
+
+
+BAD_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    spec:
+      hostNetwork: true
+      containers:
+        - name: app
+          image: shop/web:latest
+          securityContext:
+            privileged: true
+          env:
+            - name: DB_PASSWORD
+              valueFrom:
+                secretKeyRef: {name: db, key: password}
+"""
+
+
+def test_kubernetes_manifest_and_invalid_yaml(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(BAD_DEPLOYMENT)
+    rc, doc, err = lint_json("deploy.yaml", cwd=tmp_path)
+    assert rc == 1, err
+    found = {f["ruleID"]: f for f in doc["findings"]}  # type: ignore[index, union-attr]
+    # Read off the manifest against the Pod Security Standards and docs/rules.md.
+    assert {"TG-K8S-002", "TG-K8S-003", "TG-K8S-019", "TG-K8S-020", "TG-K8S-021", "TG-K8S-024"} <= set(found)
+    assert found["TG-K8S-002"]["source"]["line"] == 9  # type: ignore[index]
+    assert found["TG-K8S-003"]["source"]["line"] == 14  # type: ignore[index]
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
+    rc, doc, err = lint_json(".", cwd=tmp_path)
+    assert rc == 2 and "broken.yaml:" in err and "Traceback" not in err
+    assert "TG-K8S-003" in rule_ids(doc), "the valid manifest is still checked"

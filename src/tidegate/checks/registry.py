@@ -12,6 +12,8 @@ from tidegate.checks.image.config import ImageConfigCheck
 from tidegate.checks.image.files import ImageFilesCheck
 from tidegate.checks.image.history import ImageHistoryCheck
 from tidegate.checks.image.minimalism import ImageMinimalismCheck
+from tidegate.checks.k8s.pod_security import PodSecurityBaselineCheck, PodSecurityRestrictedCheck
+from tidegate.checks.k8s.workload import NetworkPolicyCheck, WorkloadCheck
 from tidegate.checks.secrets.config import ConfigSecretsCheck
 
 CHECKS: tuple[type[Check], ...] = (
@@ -21,6 +23,10 @@ CHECKS: tuple[type[Check], ...] = (
     ImageFilesCheck,
     ImageMinimalismCheck,
     DockerfileCheck,
+    PodSecurityBaselineCheck,
+    PodSecurityRestrictedCheck,
+    WorkloadCheck,
+    NetworkPolicyCheck,
 )
 """The registry: add a check class here (and nowhere else)."""
 
