@@ -489,13 +489,18 @@ class RegistryClient:
         log.debug("registry %s: got a token for %s from %s", self.registry, scope, realm)
         return token
 
-    def _request(self, method: str, url: str, *, headers: dict[str, str], where: str) -> httpx.Response:
-        """One API request with auth: send, answer a 401 challenge once, send again; 401 again → `AuthError`."""
+    def _request(self, method: str, url: str, *, headers: dict[str, str], where: str,
+                 content: bytes | None = None) -> httpx.Response:
+        """One API request with auth: send, answer a 401 challenge once, send again; 401 again → `AuthError`.
+
+        `content` is a request body (pushes); it is bytes so a retry or the re-send after a challenge can
+        send it again."""
         held = self._authorization(self._active_scope)
         request_headers = dict(headers)
         if held:
             request_headers["Authorization"] = held
-        response = self._send(self._http.build_request(method, url, headers=request_headers), where)
+        response = self._send(self._http.build_request(method, url, headers=request_headers, content=content),
+                              where)
         if response.status_code != 401:
             return response
         challenges = parse_challenges(response.headers.get_list("WWW-Authenticate"))
@@ -506,7 +511,8 @@ class RegistryClient:
         if answer is None:
             raise self._denied(where, 401, None)
         request_headers["Authorization"] = answer
-        response = self._send(self._http.build_request(method, url, headers=request_headers), where)
+        response = self._send(self._http.build_request(method, url, headers=request_headers, content=content),
+                              where)
         if response.status_code == 401:
             response.close()
             raise self._denied(where, 401, self._credentials)

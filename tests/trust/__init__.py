@@ -1,0 +1,1 @@
+"""Tests for tidegate.trust: signature storage, signing and verification, and their CLI."""
