@@ -84,6 +84,15 @@ def test_bearer_token_registry_cli_errors(token_registry: TokenRegistry, capsys:
     code = main(["sbom", ref, "-q", "--username", token_registry.username, "-f", "json"])
     _out, err = capsys.readouterr()
     assert code == 0, err
+    # The unambiguous name wins; TIDEGATE_PASSWORD alone (a signing-key password) is not a registry password.
+    monkeypatch.setenv("TIDEGATE_PASSWORD", "key-password")
+    monkeypatch.setenv("TIDEGATE_REGISTRY_PASSWORD", token_registry.password)
+    code = main(["sbom", ref, "-q", "--username", token_registry.username, "-f", "json"])
+    _out, err = capsys.readouterr()
+    assert code == 0, err
+    code = main(["sbom", f"oci-archive:{IMAGES / 'distroless-py.oci.tar'}", "-q", "-f", "json"])
+    _out, err = capsys.readouterr()
+    assert code == 0 and "--password needs --username" not in err
 
 
 def test_unreachable_registry(capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,7 +39,7 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--username", default=os.environ.get("TIDEGATE_USERNAME"),
                    help="registry username (env TIDEGATE_USERNAME; default: docker config.json)")
     g.add_argument("--password", default=None,
-                   help="registry password or token (prefer env TIDEGATE_PASSWORD)")
+                   help="registry password or token (prefer env TIDEGATE_REGISTRY_PASSWORD)")
     g.add_argument("--docker-config", metavar="FILE", help="docker config.json for credentials")
     g.add_argument("--ca-file", metavar="FILE", help="CA bundle for registries with a private CA")
     g.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="network timeout (default 60)")
@@ -75,7 +75,11 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
     """Library options from parsed flags (validates the platform early)."""
     if args.platform:
         Platform.parse(args.platform)
-    password = args.password if args.password is not None else os.environ.get("TIDEGATE_PASSWORD")
+    password = args.password
+    if password is None and args.username:
+        # NOTE: TIDEGATE_PASSWORD is also the signing-key password (cosign's COSIGN_PASSWORD convention), so it
+        # is a registry password only together with a username; TIDEGATE_REGISTRY_PASSWORD is unambiguous.
+        password = os.environ.get("TIDEGATE_REGISTRY_PASSWORD") or os.environ.get("TIDEGATE_PASSWORD")
     if password and not args.username:
         raise UsageError("--password needs --username")
     if args.max_ratio < 2:

@@ -9,6 +9,7 @@ digest; a layout holding exactly one entry needs neither.
 from __future__ import annotations
 
 import json
+import re
 import os
 import stat
 from collections.abc import Callable
@@ -23,6 +24,16 @@ from tidegate.model.digest import parse_digest
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
 MAX_INDEX_BYTES = 4 * 1024 * 1024
+
+
+_COSIGN_TAG = re.compile(r"^sha256-[0-9a-f]{64}\.(?:sig|att|sbom)$")
+
+
+def _is_cosign_artifact(d: Descriptor) -> bool:
+    """A signature/attestation/SBOM manifest stored beside an image (cosign's tag and layout conventions)."""
+    kind = d.annotations.get("kind", "")
+    return bool(_COSIGN_TAG.match(d.annotations.get(REF_NAME, ""))) or kind in (
+        "dev.cosignproject.cosign/sigs", "dev.cosignproject.cosign/atts", "dev.cosignproject.cosign/sboms")
 
 
 def pick_from_index(index_data: bytes, ref: ImageRef, what: str, *, read_manifest: Callable[[Descriptor], bytes]
@@ -68,6 +79,9 @@ def pick_from_index(index_data: bytes, ref: ImageRef, what: str, *, read_manifes
                 return d
         names = sorted({d.annotations.get(REF_NAME, "") for d in descs} - {""})
         raise InvalidReference(f"{what}: no image named {ref.tag!r} in index.json (has: {', '.join(names) or 'none'})")
+    images = [d for d in descs if not _is_cosign_artifact(d)]
+    if len(images) == 1:
+        return images[0]  # a signed layout: the image plus its .sig/.att manifests
     if len(descs) > 1:
         names = sorted({d.annotations.get(REF_NAME, "") for d in descs} - {""})
         raise InvalidReference(f"{what}: layout holds {len(descs)} images; name one with :REF "
