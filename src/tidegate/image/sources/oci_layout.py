@@ -9,8 +9,8 @@ digest; a layout holding exactly one entry needs neither.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import stat
 from collections.abc import Callable
 from typing import IO
