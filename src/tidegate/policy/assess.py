@@ -166,14 +166,23 @@ def _scan(pin: Pin, needs: Requirements, options: AssessOptions) -> tuple[VulnRe
     return dataclasses.replace(report, checks=result.findings, scanners=ran), []
 
 
-def _load_keys(paths: tuple[str, ...], what: str, errors: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+KeyReader = Callable[[str], bytes]
+"""Reads a public key file named by `Requirements` (`assess` serves the bytes the policy hash covers)."""
+
+
+def _read_path(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def _load_keys(paths: tuple[str, ...], what: str, errors: list[tuple[str, str]],
+               read_key: KeyReader) -> list[tuple[str, Any]]:
     """(path, public key) of every key that loads; the others are recorded as errors under `what`."""
     from tidegate.trust import keys
 
     out = []
     for path in paths:
         try:
-            pem = Path(path).read_bytes()
+            pem = read_key(path)
         except OSError as e:
             errors.append((what, f"key {path}: cannot read ({e.strerror or e})"))
             continue
@@ -184,8 +193,8 @@ def _load_keys(paths: tuple[str, ...], what: str, errors: list[tuple[str, str]])
     return out
 
 
-def _verify_signatures(store: SignatureStore, pin: Pin, needs: Requirements,
-                       errors: list[tuple[str, str]]) -> tuple[tuple[str, VerificationResult], ...]:
+def _verify_signatures(store: SignatureStore, pin: Pin, needs: Requirements, errors: list[tuple[str, str]],
+                       read_key: KeyReader) -> tuple[tuple[str, VerificationResult], ...]:
     """(3) Every ``.sig`` signature of the pin, verified against each required key separately."""
     from tidegate.trust import simplesigning
 
@@ -196,7 +205,7 @@ def _verify_signatures(store: SignatureStore, pin: Pin, needs: Requirements,
                                       "docker-reference against (set the policy's identity to digest-only, or "
                                       "give the registry name)")))
         return ()
-    keys = _load_keys(needs.signature_keys, "signatures", errors)
+    keys = _load_keys(needs.signature_keys, "signatures", errors, read_key)
     if not keys:
         return ()
     layers = store.read("sig")
@@ -213,9 +222,10 @@ def _verify_signatures(store: SignatureStore, pin: Pin, needs: Requirements,
     return tuple(out)
 
 
-def _verify_attestations(store: SignatureStore, pin: Pin, needs: Requirements,
-                         errors: list[tuple[str, str]]) -> tuple[tuple[str, VerificationResult], ...]:
+def _verify_attestations(store: SignatureStore, pin: Pin, needs: Requirements, errors: list[tuple[str, str]],
+                         read_key: KeyReader) -> tuple[tuple[str, VerificationResult], ...]:
     """(4) Every ``.att`` envelope of the pin, verified per required predicate type against the keys."""
+    from tidegate.policy.model import ATTESTATION_TYPES
     from tidegate.trust import intoto
 
     paths = needs.attestation_keys or needs.signature_keys
@@ -223,13 +233,13 @@ def _verify_attestations(store: SignatureStore, pin: Pin, needs: Requirements,
         errors.append(("attestations", ("no public key to verify attestations against (keyless verification "
                                         "is not supported yet)")))
         return ()
-    keys = _load_keys(paths, "attestations", errors)
+    keys = _load_keys(paths, "attestations", errors, read_key)
     if not keys:
         return ()
     layers = store.read("att")
     out = []
     for name in needs.attestation_types:
-        uri = intoto.PREDICATE_TYPES.get(name, name)
+        uri = ATTESTATION_TYPES.get(name, name)
         if not layers:
             out.append((name, VerificationResult(str(pin.digest), (), ())))
             continue
@@ -238,7 +248,7 @@ def _verify_attestations(store: SignatureStore, pin: Pin, needs: Requirements,
     return tuple(out)
 
 
-def _trust(pin: Pin, needs: Requirements, options: AssessOptions) -> tuple[
+def _trust(pin: Pin, needs: Requirements, options: AssessOptions, read_key: KeyReader) -> tuple[
         tuple[tuple[str, VerificationResult], ...], tuple[tuple[str, VerificationResult], ...], list[tuple[str, str]]]:
     """(3) + (4) through one signature store opened on the pin."""
     wanted = [w for w, needed in (("signatures", bool(needs.signature_keys)),
@@ -268,12 +278,12 @@ def _trust(pin: Pin, needs: Requirements, options: AssessOptions) -> tuple[
                 raise TidegateError(f"{store.describe()}: resolved to {store.target.digest}, not the pin {pin.digest}")
             if "signatures" in wanted:
                 try:
-                    signatures = _verify_signatures(store, pin, needs, errors)
+                    signatures = _verify_signatures(store, pin, needs, errors, read_key)
                 except Exception as e:  # noqa: BLE001 - recorded, never raised
                     errors.append(("signatures", _line(e)))
             if "attestations" in wanted:
                 try:
-                    attestations = _verify_attestations(store, pin, needs, errors)
+                    attestations = _verify_attestations(store, pin, needs, errors, read_key)
                 except Exception as e:  # noqa: BLE001 - recorded, never raised
                     errors.append(("attestations", _line(e)))
     except Exception as e:  # noqa: BLE001 - the store could not be opened: every trust piece is missing
@@ -281,11 +291,13 @@ def _trust(pin: Pin, needs: Requirements, options: AssessOptions) -> tuple[
     return signatures, attestations, errors
 
 
-def gather(reference: str, needs: Requirements, options: AssessOptions | None = None) -> Evidence:
+def gather(reference: str, needs: Requirements, options: AssessOptions | None = None, *,
+           read_key: KeyReader | None = None) -> Evidence:
     """Everything `needs` asks for about `reference`, all of it about one digest (see the module docstring).
 
     Raises `TidegateError` only when the reference cannot be resolved to a digest (bad reference, unreachable
-    registry, missing or corrupt manifest); every later failure is recorded in `Evidence.errors`.
+    registry, missing or corrupt manifest); every later failure is recorded in `Evidence.errors`. `read_key`
+    reads the key files `needs` names (default: from disk).
     """
     options = options or AssessOptions()
     pin = resolve_pin(reference, options)
@@ -297,7 +309,7 @@ def gather(reference: str, needs: Requirements, options: AssessOptions | None = 
         report, scan_errors = _scan(pin, needs, options)
         errors += scan_errors
         scanned_at = options.clock() if report is not None else None
-    signatures, attestations, trust_errors = _trust(pin, needs, options)
+    signatures, attestations, trust_errors = _trust(pin, needs, options, read_key or _read_path)
     errors += trust_errors
     ref = pin.reference
     config = pin.resolved.config
@@ -322,7 +334,18 @@ def assess(reference: str, policy: Policy, options: AssessOptions | None = None)
     """`gather` what `policy` requires for `reference`, then evaluate it: the verdict every door uses."""
     from tidegate.policy.evaluate import evaluate
 
-    return evaluate(policy, gather(reference, policy.requirements(reference), options))
+    return evaluate(policy, gather_for(reference, policy, options))
 
 
-__all__ = ["AssessOptions", "Pin", "assess", "gather", "pinned_ref", "resolve_pin"]
+def gather_for(reference: str, policy: Policy, options: AssessOptions | None = None) -> Evidence:
+    """`gather` what `policy`'s scope for `reference` requires, reading keys as the policy loaded them (so the
+    keys used are the ones `Policy.hash` covers, even if the files changed since)."""
+    by_path = {policy.resolve(name): name for name in policy.referenced_files()}
+
+    def read_key(path: str) -> bytes:
+        return policy.file_content(by_path[path]) if path in by_path else _read_path(path)
+
+    return gather(reference, policy.requirements(reference), options, read_key=read_key)
+
+
+__all__ = ["AssessOptions", "KeyReader", "Pin", "assess", "gather", "gather_for", "pinned_ref", "resolve_pin"]
