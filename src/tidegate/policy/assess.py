@@ -121,8 +121,8 @@ def pinned_ref(ref: ImageRef, digest: Digest) -> ImageRef:
         raw = f"{ref.registry}/{ref.repository}@{digest}"
     else:
         raw = f"{ref.transport}:{ref.path}@{digest}"
-    # Built directly: the layout grammar has no unambiguous PATH:TAG@DIGEST spelling to parse. The tag (or a
-    # docker-archive's image name/index) is kept for naming; the digest decides what is read.
+    # Built directly: the layout grammar has no unambiguous PATH@DIGEST spelling to parse. The tag (or a
+    # docker-archive's image name/index) is kept for naming, while the digest decides what is read.
     return dataclasses.replace(ref, raw=raw, digest=digest)
 
 
@@ -177,8 +177,6 @@ def _read_path(path: str) -> bytes:
 def _load_keys(paths: tuple[str, ...], what: str, errors: list[tuple[str, str]],
                read_key: KeyReader) -> list[tuple[str, Any]]:
     """(path, public key) of every key that loads; the others are recorded as errors under `what`."""
-    from tidegate.trust import keys
-
     out = []
     for path in paths:
         try:
@@ -186,6 +184,8 @@ def _load_keys(paths: tuple[str, ...], what: str, errors: list[tuple[str, str]],
         except OSError as e:
             errors.append((what, f"key {path}: cannot read ({e.strerror or e})"))
             continue
+        from tidegate.trust import keys
+
         try:
             out.append((path, keys.load_public_key(pem, where=path)))
         except Exception as e:  # noqa: BLE001 - a bad key file is evidence that could not be gathered
@@ -196,8 +196,6 @@ def _load_keys(paths: tuple[str, ...], what: str, errors: list[tuple[str, str]],
 def _verify_signatures(store: SignatureStore, pin: Pin, needs: Requirements, errors: list[tuple[str, str]],
                        read_key: KeyReader) -> tuple[tuple[str, VerificationResult], ...]:
     """(3) Every ``.sig`` signature of the pin, verified against each required key separately."""
-    from tidegate.trust import simplesigning
-
     target = store.target
     identity = target.identity or ""
     if needs.signature_identity != "digest-only" and not identity:
@@ -208,6 +206,8 @@ def _verify_signatures(store: SignatureStore, pin: Pin, needs: Requirements, err
     keys = _load_keys(needs.signature_keys, "signatures", errors, read_key)
     if not keys:
         return ()
+    from tidegate.trust import simplesigning
+
     layers = store.read("sig")
     annotations = dict(needs.signature_annotations) or None
     out = []
@@ -225,9 +225,6 @@ def _verify_signatures(store: SignatureStore, pin: Pin, needs: Requirements, err
 def _verify_attestations(store: SignatureStore, pin: Pin, needs: Requirements, errors: list[tuple[str, str]],
                          read_key: KeyReader) -> tuple[tuple[str, VerificationResult], ...]:
     """(4) Every ``.att`` envelope of the pin, verified per required predicate type against the keys."""
-    from tidegate.policy.model import ATTESTATION_TYPES
-    from tidegate.trust import intoto
-
     paths = needs.attestation_keys or needs.signature_keys
     if not paths:
         errors.append(("attestations", ("no public key to verify attestations against (keyless verification "
@@ -236,6 +233,9 @@ def _verify_attestations(store: SignatureStore, pin: Pin, needs: Requirements, e
     keys = _load_keys(paths, "attestations", errors, read_key)
     if not keys:
         return ()
+    from tidegate.policy.model import ATTESTATION_TYPES
+    from tidegate.trust import intoto
+
     layers = store.read("att")
     out = []
     for name in needs.attestation_types:

@@ -1,0 +1,1 @@
+"""Tests of tidegate.policy (issue 6)."""
