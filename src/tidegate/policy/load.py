@@ -126,7 +126,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[_Path, int]]:
 def _walk(node: yaml.Node, path: _Path, lines: dict[_Path, int], seen: set[int], source: str) -> None:
     """Record the line of every key and item; refuse aliases (repeated nodes) and duplicate keys."""
     if id(node) in seen:
-        raise PolicyFileError(f"{source}:{node.start_mark.line + 1}: {_field(path)}: YAML aliases are not allowed "
+        raise PolicyFileError(f"{source}:{_line_of(lines, path)}: {_field(path)}: YAML aliases are not allowed "
                               "in a policy")
     seen.add(id(node))
     lines.setdefault(path, node.start_mark.line + 1)
