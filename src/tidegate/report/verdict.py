@@ -56,10 +56,22 @@ class VerdictReport:
         report = self.evidence.report if self.evidence is not None else None
         if report is None:
             return (), ()
-        named = {e for r in results for e in r.evidence}
+        named = evidence_ids(results)
         vulns = tuple(f for f in report.findings if f.id in named or any(a in named for a in f.aliases))
         checks = tuple(f for f in report.checks if f.rule_id in named)
         return vulns, checks
+
+
+def evidence_ids(results: tuple[RuleResult, ...]) -> frozenset[str]:
+    """Every evidence string of `results` and its first word (``TG-SEC-003 /app/.env (layer 2)`` names
+    ``TG-SEC-003``)."""
+    out: set[str] = set()
+    for r in results:
+        for e in r.evidence:
+            out.add(e)
+            if e.split():
+                out.add(e.split()[0])
+    return frozenset(out)
 
 
 class VerdictFormat(ABC):
@@ -86,4 +98,4 @@ def tool_version() -> str:
     return __version__
 
 
-__all__ = ["STATUS_WORDS", "VerdictFormat", "VerdictReport", "tool_version"]
+__all__ = ["STATUS_WORDS", "VerdictFormat", "VerdictReport", "evidence_ids", "tool_version"]

@@ -19,7 +19,7 @@ from typing import Any
 from tidegate.policy.verdict import RuleResult
 from tidegate.report.base import TOOL_NAME
 from tidegate.report.sarif import INFORMATION_URI, SARIF_SCHEMA_URI, SARIF_VERSION, artifact_uri, build_log
-from tidegate.report.verdict import VerdictFormat, VerdictReport, tool_version
+from tidegate.report.verdict import VerdictFormat, VerdictReport, evidence_ids, tool_version
 
 POLICY_RULE_PREFIX = "policy/"
 """Prefix of SARIF rule ids for policy rules (scan findings keep their own ids)."""
@@ -81,7 +81,7 @@ def build_verdict_log(report: VerdictReport) -> dict[str, Any]:
         for res in scan_run["results"]:
             res["ruleIndex"] += offset
             ids = {res["ruleId"], *res.get("properties", {}).get("aliases", [])}
-            res.setdefault("properties", {})["policyRules"] = [r.rule for r in blocking if ids & set(r.evidence)]
+            res.setdefault("properties", {})["policyRules"] = [r.rule for r in blocking if ids & evidence_ids((r,))]
             results.append(res)
     run: dict[str, Any] = {
         "tool": {"driver": {"name": TOOL_NAME, "version": tool_version(), "informationUri": INFORMATION_URI,
