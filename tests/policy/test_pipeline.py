@@ -153,3 +153,21 @@ def test_unsigned_bookworm_app_under_the_default_policy_is_denied_with_reasons(t
     last = r.out.rstrip().splitlines()[-1]
     assert last.startswith("DENIED") and all(rule in last for rule in ("signatures", "vulnerabilities", "secrets",
                                                                        "nonRoot"))
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "ci"
+SEQUENCE = ("docker build", "tidegate sbom", "tidegate scan", "--fail-on critical", "tidegate sign",
+            "tidegate attest", "--sbom", "tidegate check", "--policy policy.yaml", "-f junit")
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", ".gitlab-ci.yml", "Jenkinsfile"])
+def test_example_pipelines_run_the_tested_sequence(name: str) -> None:
+    import yaml  # type: ignore[import-untyped]
+
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    if name.endswith(".yml"):
+        assert isinstance(yaml.safe_load(text), dict)
+    positions = [text.find(step) for step in SEQUENCE]
+    assert all(p >= 0 for p in positions), [s for s, p in zip(SEQUENCE, positions, strict=True) if p < 0]
+    assert positions == sorted(positions), "steps out of order"
+    assert "TIDEGATE_PASSWORD" in text and "tidegate-check.xml" in text
