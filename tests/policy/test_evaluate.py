@@ -59,9 +59,9 @@ def signed(ok: bool, reason: str = "signature does not verify") -> VerificationR
 
 def evidence(**kw: Any) -> Evidence:
     """Evidence for registry.example.com/team/app:1, overridden by `kw`."""
-    base: dict[str, Any] = dict(reference="registry.example.com/team/app:1", manifest_digest=DIGEST,
-                                registry="registry.example.com", repository="team/app", tag="1",
-                                scanned_at=NOW - dt.timedelta(hours=1), user="1000")
+    base: dict[str, Any] = {"reference": "registry.example.com/team/app:1", "manifest_digest": DIGEST,
+                            "registry": "registry.example.com", "repository": "team/app", "tag": "1",
+                            "scanned_at": NOW - dt.timedelta(hours=1), "user": "1000"}
     base.update(kw)
     return Evidence(**base)
 
@@ -177,8 +177,8 @@ def test_rule(write_policy: Callable[[str], Path], name: str, rules: str, kw: di
     ({"a": True}, 1, "pass", "valid signatures by 1 of 2 key(s) (need 1): a.pub"),
     ({"a": True, "b": False}, 2, "fail",
      "valid signatures by 1 of 2 key(s), 2 required; rejected: b.pub: signature does not verify"),
-    ({"a": False, "b": False}, 1, "fail", "valid signatures by 0 of 2 key(s), 1 required; rejected: "
-     "a.pub: signature does not verify, b.pub: signature does not verify"),
+    ({"a": False, "b": False}, 1, "fail", ("valid signatures by 0 of 2 key(s), 1 required; rejected: "
+                                           "a.pub: signature does not verify, b.pub: signature does not verify")),
     ({"a": True, "b": True}, 2, "pass", "valid signatures by 2 of 2 key(s) (need 2): a.pub, b.pub"),
     ({"a": False}, 1, "not-evaluated", "signatures could not be verified: no verification result for b.pub"),
 ])

@@ -48,8 +48,8 @@ ERRORS = [
      "scopes[0].match[0]: 'Registry.example.com/x' is not a registry/repository glob"),
     ("scopes:\n  - match: [\"a.io/x\"]\n", 6, "scopes[0]: required field 'rules' is missing"),
     ("onNotEvaluated: maybe\n", 5, "onNotEvaluated: 'maybe' is not one of 'deny', 'allow'"),
-    ("defaults:\n  attestations:\n    types: [sbom]\n", 7, "defaults.attestations.types[0]: 'sbom' is not an "
-     "attestation type"),
+    ("defaults:\n  attestations:\n    types: [sbom]\n", 7,
+     "defaults.attestations.types[0]: 'sbom' is not an attestation type"),
     ("defaults:\n  nonRoot: yes please\n", 6, "defaults.nonRoot: 'yes please' is not of type 'boolean'"),
     ("defaults:\n  misconfigurations:\n    mustPass: [TG-IMG-999]\n", 7,
      "defaults.misconfigurations.mustPass[0]: 'TG-IMG-999': no such rule"),
@@ -93,8 +93,8 @@ def test_errors_name_file_line_and_field(write_policy: Callable[[str], Path], bo
 
 @pytest.mark.parametrize(("text", "line", "phrase"), [
     ("kind: Policy\nmetadata: {name: t}\n", 1, "(document): required field 'apiVersion' is missing"),
-    ("apiVersion: tidegate.dev/v2\nkind: Policy\nmetadata: {name: t}\n", 1, "apiVersion: 'tidegate.dev/v2' must "
-     "be 'tidegate.dev/v1'"),
+    ("apiVersion: tidegate.dev/v2\nkind: Policy\nmetadata: {name: t}\n", 1,
+     "apiVersion: 'tidegate.dev/v2' must be 'tidegate.dev/v1'"),
     ("", 1, "the policy file is empty"),
     ("- a\n- b\n", 1, "the policy must be a YAML mapping"),
     ("a: 1\n---\nb: 2\n", 2, "invalid YAML: "),

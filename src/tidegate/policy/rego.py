@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 from tidegate.policy.evidence import Evidence
@@ -40,13 +42,53 @@ def _first_error_line(error: object) -> str:
     return lines[0] if lines else "Rego error"
 
 
-def _interpreter(source: str, name: str) -> Any:
-    from regopy import Interpreter  # type: ignore[import-untyped]
-
+_WORKER = r"""
+import json, sys
+from regopy import Interpreter
+req = json.load(sys.stdin)
+try:
     interp = Interpreter()
     interp.strict_built_in_errors = True
-    interp.add_module(name, source)
-    return interp
+    interp.add_module(req["name"], req["source"])
+    if req["input"] is not None:
+        interp.set_input_term(req["input"])
+    out = interp.query("x = data")
+    if not out.ok():
+        print(json.dumps({"error": str(out)}))
+    else:
+        print(json.dumps({"data": json.loads(out.binding("x").json())}))
+except ValueError as e:
+    print(json.dumps({"error": "the Rego engine produced output it cannot read (" + str(e) + ")"}))
+except Exception as e:
+    print(json.dumps({"error": str(e)}))
+"""
+TIMEOUT_SECONDS = 20.0
+"""A Rego evaluation taking longer than this is not-evaluated."""
+
+
+def run_module(source: str, name: str, input_doc: dict[str, Any] | None) -> tuple[Any, str | None]:
+    """(all of ``data``, None) or (None, one-line error) for one module and input.
+
+    regopy (rego-cpp) aborts the whole process on some inputs (``std::terminate``), so every evaluation runs
+    in a child interpreter: a crash there is a not-evaluated rule here, never a dead webhook.
+    """
+    request = json.dumps({"name": name, "source": source,
+                          "input": None if input_doc is None else json.dumps(input_doc)})
+    try:
+        proc = subprocess.run([sys.executable, "-c", _WORKER], input=request, capture_output=True, text=True,
+                              timeout=TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"evaluation took longer than {TIMEOUT_SECONDS:g}s"
+    try:
+        answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        return None, f"the Rego engine crashed ({tail})"
+    if "error" in answer:
+        return None, _first_error_line(answer["error"])
+    return answer.get("data"), None
 
 
 def package_of(source: str) -> str | None:
@@ -59,14 +101,7 @@ def check_module(source: str, name: str) -> str | None:
     """None when the module parses and compiles; else the first error in one line."""
     if package_of(source) is None:
         return "the module declares no package"
-    try:
-        interp = _interpreter(source, name)
-        out = interp.query("x = data")
-    except Exception as e:  # noqa: BLE001 - regopy raises RegoError and plain errors alike
-        return _first_error_line(e)
-    if not out.ok():
-        return _first_error_line(out)
-    return None
+    return run_module(source, name, None)[1]
 
 
 def _messages(value: Any) -> list[str]:
@@ -79,8 +114,9 @@ def _messages(value: Any) -> list[str]:
                 continue
             try:
                 items.append(json.loads(key) if key.startswith("{") else key)
-            except ValueError:
-                items.append(key)
+            except ValueError:  # rego-cpp renders derived strings in object keys unescaped
+                m = re.fullmatch(r'\{"msg":"(.*)"\}', key, re.DOTALL)
+                items.append(m.group(1) if m else key)
     elif isinstance(value, list):
         items = value
     elif value is None:
@@ -104,16 +140,9 @@ def evaluate_rego(entry: RegoRule, source: str, input_doc: dict[str, Any], *, ru
     if package is None:
         return [RuleResult(rule, "not-evaluated", "Rego error: the module declares no package")]
     paths = [entry.query] if entry.query else [f"data.{package}.{r}" for r in DEFAULT_RULES]
-    try:
-        interp = _interpreter(source, f"{rule.removeprefix('rego:')}.rego")
-        interp.set_input_term(json.dumps(input_doc))
-        # Query all of data and walk it here: regopy aborts the process on some undefined paths.
-        out = interp.query("x = data")
-        if not out.ok():
-            return [RuleResult(rule, "not-evaluated", f"Rego error: {_first_error_line(out)}")]
-        data = json.loads(str(out.binding("x").json()))
-    except Exception as e:  # noqa: BLE001 - any failure of the engine is not-evaluated, never a pass
-        return [RuleResult(rule, "not-evaluated", f"Rego error: {_first_error_line(e)}")]
+    data, error = run_module(source, f"{rule.removeprefix('rego:')}.rego", input_doc)
+    if error is not None:
+        return [RuleResult(rule, "not-evaluated", f"Rego error: {error}")]
     results: list[RuleResult] = []
     found = False
     for path in paths:
