@@ -1,0 +1,1 @@
+"""Tests of tidegate.serve: the admission webhook and the registry pull gate (issue 6)."""
