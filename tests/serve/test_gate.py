@@ -254,8 +254,8 @@ def test_a_denied_image_fails_skopeo_with_denied_and_its_blobs_are_refused(regis
 def test_blobs_are_granted_per_repository_and_only_by_a_passing_manifest(registry: str) -> None:
     good = push_tiny(registry, "gate/grant-a", "1", b"shared\n")
     push_tiny(registry, "gate/grant-b", "1", b"shared\n")  # same blobs, other repository
-    with running_gate(f"http://{registry}", FakeAssessor({good.digest})) as gate, \
-            httpx.Client(base_url=gate.url) as client:
+    assessor = FakeAssessor({good.digest})
+    with running_gate(f"http://{registry}", assessor) as gate, httpx.Client(base_url=gate.url) as client:
         layer = good.layers[0]
         assert client.get(f"/v2/gate/grant-a/blobs/{layer}").status_code == 403  # no manifest pulled yet
         assert client.get("/v2/gate/grant-a/manifests/1").status_code == 200
@@ -265,6 +265,11 @@ def test_blobs_are_granted_per_repository_and_only_by_a_passing_manifest(registr
         assert client.get(f"/v2/gate/grant-b/blobs/{layer}").status_code == 403
         # An unreferenced blob of the allowed repository stays refused.
         assert client.get(f"/v2/gate/grant-a/blobs/sha256:{'1' * 64}").status_code == 403
+        # The same digest in another repository is judged there (scopes and signature identity are per
+        # repository), not served under the first repository's verdict.
+        assert client.get("/v2/gate/grant-b/manifests/1").status_code == 200
+        assert assessor.calls == [(f"{registry}/gate/grant-a@{good.digest}", None),
+                                  (f"{registry}/gate/grant-b@{good.digest}", None)]
 
 
 # -- tags moved upstream ----------------------------------------------------------------------------------

@@ -39,20 +39,21 @@ def verdict(digest: str) -> Verdict:
 def test_verdicts_are_keyed_by_digest_platform_and_policy_and_expire() -> None:
     clock = Clock()
     cache = VerdictCache(10, clock=clock)
-    cache.put(VerdictKey(D1, None, "p1"), verdict(D1))
-    assert cache.get(VerdictKey(D1, None, "p1")) == verdict(D1)
-    assert cache.get(VerdictKey(D1, None, "p2")) is None  # another policy
-    assert cache.get(VerdictKey(D1, "linux/amd64", "p1")) is None  # a platform under an index is its own key
-    assert cache.get(VerdictKey(D2, None, "p1")) is None
+    cache.put(VerdictKey("a", D1, None, "p1"), verdict(D1))
+    assert cache.get(VerdictKey("a", D1, None, "p1")) == verdict(D1)
+    assert cache.get(VerdictKey("a", D1, None, "p2")) is None  # another policy
+    assert cache.get(VerdictKey("a", D1, "linux/amd64", "p1")) is None  # a platform under an index is its own key
+    assert cache.get(VerdictKey("a", D2, None, "p1")) is None
+    assert cache.get(VerdictKey("b", D1, None, "p1")) is None  # same digest, other repository (scope, identity)
     clock.now = 10.0
-    assert cache.get(VerdictKey(D1, None, "p1")) is None and len(cache) == 0
+    assert cache.get(VerdictKey("a", D1, None, "p1")) is None and len(cache) == 0
 
 
 def test_the_verdict_cache_is_bounded_oldest_first() -> None:
     cache = VerdictCache(100, max_entries=2, clock=Clock())
     for i in range(3):
-        cache.put(VerdictKey(f"sha256:{i}", None, "p"), verdict(D1))
-    assert len(cache) == 2 and cache.get(VerdictKey("sha256:0", None, "p")) is None
+        cache.put(VerdictKey("a", f"sha256:{i}", None, "p"), verdict(D1))
+    assert len(cache) == 2 and cache.get(VerdictKey("a", "sha256:0", None, "p")) is None
 
 
 def test_grants_are_per_repository_and_a_verdict_grant_outranks_a_passthrough() -> None:

@@ -14,8 +14,10 @@ API (distribution-spec "Pull"; the gate is read-only):
       cache, so a tag moved upstream is judged again);
   (2) hash the bytes; a digest reference or a ``Docker-Content-Digest`` header that disagrees → 502
       ``DIGEST_INVALID``, never served;
-  (3) judge the digest: ``assess("<upstream-host>/<name>@sha256:…")`` (verdicts cached by digest + platform +
-      policy hash for a TTL, one assessment in flight per key);
+  (3) judge the digest: ``assess("<upstream-host>/<name>@sha256:…")`` (verdicts cached by repository + digest
+      + platform + policy hash for a TTL, one assessment in flight per key). The assessment always names the
+      digest, so a policy's ``requireDigest`` is met by the gate's own pinning: a client pulling by tag gets
+      exactly the digest the gate resolved and judged;
   (4) allowed → serve exactly the bytes of (1) with ``Content-Type`` and ``Docker-Content-Digest`` taken from
       them, and grant the config and layer blobs they reference in this repository; denied → 403 with an OCI
       error body ``{"errors":[{"code":"DENIED","message":…,"detail":{"digest":…,"reasons":[…]}}]}``.
@@ -538,7 +540,7 @@ class Gate:
 
     async def _verdict(self, reference: str, digest: Digest, platform: str | None) -> Verdict:
         """The cached verdict, or one assessment (one in flight per key); never raises: failures deny."""
-        key = VerdictKey(str(digest), platform, self.config.policy_hash)
+        key = VerdictKey(reference.split("@", 1)[0], str(digest), platform, self.config.policy_hash)
         cached = self.verdicts.get(key)
         if cached is not None:
             return cached

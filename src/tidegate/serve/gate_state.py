@@ -1,7 +1,7 @@
 """The registry gate's memory: verdicts by digest + policy hash, and what each repository may serve.
 
     cache = VerdictCache(ttl=300)
-    cache.put(VerdictKey("sha256:…", None, policy.hash), verdict)
+    cache.put(VerdictKey("team/app", "sha256:…", None, policy.hash), verdict)
     grants = Grants(ttl=300)
     grants.allow_blobs("team/app", [("sha256:…", 1234)], passthrough=False)
     grants.blob("team/app", "sha256:…")        # BlobGrant(size=1234, passthrough=False) or None
@@ -63,8 +63,13 @@ class _TTLTable(Generic[K, V]):
 
 @dataclass(frozen=True, slots=True)
 class VerdictKey:
-    """What a verdict is about: one digest, one platform under it (for an index), one policy."""
+    """What a verdict is about: one digest in one repository, one platform under it (for an index), one policy.
 
+    The repository is part of the key: policy scopes are chosen by ``registry/repository`` and signatures are
+    checked against the repository name, so the same digest may pass in one repository and fail in another."""
+
+    repository: str
+    """The repository (``name`` of the pull) the digest was assessed in."""
     digest: str
     """The manifest or index digest that was assessed."""
     platform: str | None
