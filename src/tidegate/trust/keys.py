@@ -26,13 +26,14 @@ import json
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import nacl.exceptions
 import nacl.secret
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from tidegate.errors import TidegateError
@@ -236,10 +237,9 @@ def load_public_key(pem: bytes, *, where: str = "key") -> PublicKey:
     raise KeyFileError(f"{where}: unsupported public key type {type(key).__name__} (expected ECDSA, Ed25519 or RSA)")
 
 
-def public_key_pem(key: PublicKey | PrivateKey) -> bytes:
-    """The SubjectPublicKeyInfo PEM of `key` (a private key gives its public half)."""
-    public = key.public_key() if isinstance(
-        key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) else key
+def public_key_pem(key: PublicKeyTypes | PrivateKeyTypes) -> bytes:
+    """The SubjectPublicKeyInfo PEM of `key` (a private key gives its public half; any ``cryptography`` key)."""
+    public = cast("PublicKeyTypes", key.public_key() if hasattr(key, "private_bytes") else key)  # type: ignore[union-attr]
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
