@@ -448,15 +448,18 @@ class Webhook:
         key = (name.canonical, pin)
         with self._lock:
             future = self._inflight.get(key)
-            if future is None:
-                future = self._pool.submit(self._assess, name, pin)
-                self._inflight[key] = future
-                future.add_done_callback(lambda _f: self._forget(key))
+            if future is not None:
+                return future
+            future = self._pool.submit(self._assess, name, pin)
+            self._inflight[key] = future
+        # Outside the lock: a future that is already done runs the callback right here.
+        future.add_done_callback(lambda done: self._forget(key, done))
         return future
 
-    def _forget(self, key: tuple[str, bool]) -> None:
+    def _forget(self, key: tuple[str, bool], done: concurrent.futures.Future[Verdict]) -> None:
         with self._lock:
-            self._inflight.pop(key, None)
+            if self._inflight.get(key) is done:
+                del self._inflight[key]
 
     def _assess(self, name: ImageName, pin: bool) -> Verdict:
         """(worker thread) resolve the tag once, then reuse or make the verdict about that digest."""
