@@ -40,6 +40,7 @@ def webhook_app(webhook: Webhook) -> Starlette:
     """The ASGI application serving `webhook`."""
 
     async def review(request: Request, *, mutate: bool) -> Response:
+        """Read a bounded body, answer the AdmissionReview."""
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -51,25 +52,31 @@ def webhook_app(webhook: Webhook) -> Starlette:
                         media_type="application/json")
 
     async def validate(request: Request) -> Response:
+        """``POST /validate``."""
         return await review(request, mutate=False)
 
     async def mutate(request: Request) -> Response:
+        """``POST /mutate``."""
         return await review(request, mutate=True)
 
     async def healthz(request: Request) -> Response:
+        """``GET /healthz``: the process answers."""
         return PlainTextResponse("ok")
 
     async def readyz(request: Request) -> Response:
+        """``GET /readyz``: 200 while the webhook can judge."""
         if webhook.ready:
             return PlainTextResponse("ready")
         return PlainTextResponse("not ready", status_code=503)
 
     async def metrics(request: Request) -> Response:
+        """``GET /metrics``: Prometheus text."""
         body, content_type = webhook.metrics.render()
         return Response(body, media_type=content_type)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """Stop the assessment pool on shutdown."""
         try:
             yield
         finally:
