@@ -414,6 +414,9 @@ class Webhook:
             done, not_done = await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
             for f in done:
                 image = pending[f]
+                if f.cancelled():  # the pool was shut down under it: the server is stopping
+                    outcomes[image] = ImageOutcome(image, error="webhook shutting down", reason="error")
+                    continue
                 exc = f.exception()
                 if exc is None:
                     outcomes[image] = _outcome(image, f.result())
