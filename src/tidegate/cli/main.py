@@ -36,7 +36,7 @@ def _catalogers(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (one `register` per subcommand module)."""
-    from tidegate.cli import db, lint, sbom, scan
+    from tidegate.cli import check, db, lint, policy, sbom, scan, serve, trust
 
     parser = _Parser(prog="tidegate", description="tidegate: a zero-trust gate for container images.")
     parser.add_argument("--version", action="version", version=f"tidegate {__version__}")
@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.register(sub)
     db.register(sub)
     lint.register(sub)
+    trust.register(sub)
+    policy.register(sub)
+    check.register(sub)
+    serve.register(sub)
     cat = sub.add_parser("catalogers", help="list the catalogers and the paths they read")
     cat.set_defaults(run=_catalogers)
     return parser
