@@ -134,7 +134,7 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
     dispatcher = Dispatcher(catalogers)
     file_scanners = file_scanners_for(options)
     with open_source(ref, options.source) as source, tempfile.TemporaryDirectory(prefix="tidegate-") as tmp:
-        resolved = resolve_image(source, platform, pinned=ref.digest)
+        resolved = redact_config(resolve_image(source, platform, pinned=ref.digest))
         n = len(resolved.layers)
         saved_tempdir = tempfile.tempdir
         # NOTE: catalogers that need a real file (SQLite rpmdb) use tempfile's default dir; point it at ours
@@ -198,6 +198,26 @@ def scan_image(reference: str | ImageRef, options: ScanOptions | None = None, *,
     findings = run_image_checks(options, sbom=sbom, filesystem=fs, config=resolved.config.raw) \
         if options.scanners else ()
     return ScanResult(sbom=sbom, filesystem=fs, resolved=resolved, findings=findings)
+
+
+def redact_config(resolved: ResolvedImage) -> ResolvedImage:
+    """`resolved` with secrets masked in the history steps and labels that reports show as they are.
+
+    Build args and ``ENV`` steps leak credentials into ``created_by`` (``|1 TOKEN=… /bin/sh -c …``); every format
+    prints layer steps and labels, so they are redacted once here, with the secret scanner's rules. The raw
+    config (`ImageConfig.raw`) is kept for the checks, which report what they find masked.
+    """
+    cfg = resolved.config
+    if not any(cfg.created_by) and not cfg.labels:
+        return resolved
+    from tidegate.checks.secrets.scanner import SecretScanner
+
+    scanner = SecretScanner()
+    created_by = tuple(None if c is None else scanner.redact(c, "history") for c in cfg.created_by)
+    labels = tuple((k, scanner.redact(f"{k}={v}", "image config Labels").partition("=")[2]) for k, v in cfg.labels)
+    if created_by == cfg.created_by and labels == cfg.labels:
+        return resolved
+    return dataclasses.replace(resolved, config=dataclasses.replace(cfg, created_by=created_by, labels=labels))
 
 
 def _raise_if_tampered(stream: LayerStream, cause: Exception) -> None:

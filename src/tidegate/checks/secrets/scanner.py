@@ -148,6 +148,7 @@ class _Hit:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_ASSIGNMENT = re.compile(rb"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_.-]*)=(\"[^\"]*\"|'[^']*'|[^\s;&|]+)")
 
 
 class SecretScanner:
@@ -261,6 +262,23 @@ class SecretScanner:
         step = self.chunk_bytes
         return self._scan((data[i:i + step] for i in range(0, len(data), step)), self._active(where),
                           detect_binary=False)
+
+    def redact(self, text: str, where: str = "image config") -> str:
+        """`text` with every secret the rules find masked, and the value of every ``NAME=value`` whose name says
+        secret (`rules.ENV_NAME`) masked too: for strings tidegate shows as they are (history ``created_by``,
+        labels), so that no report ever prints a secret the scanner can recognise."""
+        data = bytearray(text.encode("utf-8", "surrogateescape"))
+        raw = bytes(data)
+        for h in self._hits(raw, 0, len(raw), self._active(where)):
+            keep = self._compiled[h.index].rule.keep
+            data[h.secret_start:h.secret_end] = _mask_bytes(raw[h.secret_start:h.secret_end], keep)
+        for m in _ASSIGNMENT.finditer(raw):
+            name, value = m.group(1).decode("latin-1"), m.group(2)
+            literal = value.strip(b"\"'").decode("utf-8", "replace")
+            if (literal and self._env_name.search(name) and not self._env_name_allow.fullmatch(name)
+                    and not self._placeholder.fullmatch(literal)):
+                data[m.start(2):m.end(2)] = b"*" * (m.end(2) - m.start(2))
+        return bytes(data).decode("utf-8", "surrogateescape")
 
     def scan_env(self, entry: str, where: str, *, rule: SecretRule = ENV_SECRET) -> list[SecretMatch]:
         """Matches in one ``NAME=value`` entry (config ``Env``, a build arg, an ``ENV`` step).
