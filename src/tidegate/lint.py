@@ -86,6 +86,11 @@ def lint_paths(paths: Sequence[str], *, disabled: frozenset[str] = frozenset(),
     from tidegate.checks.registry import checks_for
 
     files, errors = collect(paths)
+    if not files and not errors:
+        # NOTE: a gate that checked nothing must not pass (e.g. a CI path typo).
+        raise UsageError(f"no Dockerfile or Kubernetes YAML found in {', '.join(paths)}",
+                         hint="Dockerfiles are named Dockerfile, Containerfile or *.Dockerfile; manifests are "
+                              ".yaml/.yml files with apiVersion and kind")
     findings: list[CheckFinding] = []
     ignores: dict[str, dict[int, frozenset[str]]] = {}
     k8s_objects = []

@@ -167,3 +167,14 @@ def test_kubernetes_manifest_and_invalid_yaml(tmp_path: Path) -> None:
     rc, doc, err = lint_json(".", cwd=tmp_path)
     assert rc == 2 and "broken.yaml:" in err and "Traceback" not in err
     assert "TG-K8S-003" in rule_ids(doc), "the valid manifest is still checked"
+
+
+def test_nothing_to_lint_is_an_error_and_errors_never_pass(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = tidegate("lint", "empty", cwd=tmp_path)
+    assert proc.returncode == 2 and "no Dockerfile or Kubernetes YAML found" in proc.stderr
+    (tmp_path / "broken.Dockerfile").write_text("RUN echo before any FROM\n")
+    proc = tidegate("lint", "broken.Dockerfile", cwd=tmp_path)
+    assert proc.returncode == 2 and "PASS" not in proc.stdout and "could not be checked" in proc.stdout
+    rc, doc, _ = lint_json("broken.Dockerfile", cwd=tmp_path)
+    assert rc == 2 and doc["verdict"]["failed"] is True  # type: ignore[index]

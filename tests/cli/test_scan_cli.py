@@ -157,3 +157,16 @@ def test_bad_sbom_file_is_exit_2(db_dir: Path, tmp_path: Path) -> None:
     bad.write_text("{not json")
     proc = tidegate("scan", f"sbom:{bad}", "--db", str(db_dir))
     assert proc.returncode == 2 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_database_without_the_image_feeds_warns(tmp_path: Path) -> None:
+    """A database of another distribution must not give a silent "no vulnerabilities"."""
+    db = tmp_path / "alpine-only"
+    feed = min((VULNDATA / "alpine").glob("*/main.json"))
+    assert tidegate("db", "import", str(feed), "--db", str(db), "-q").returncode == 0
+    proc = tidegate("scan", APP, "--db", str(db), "-q", "-f", "json", "--scanners", "vuln")
+    assert proc.returncode == 0
+    report = json.loads(proc.stdout)
+    missing = {w.split("advisories for ")[1].split(" (")[0] for w in report["warnings"] if "no advisories" in w}
+    assert missing == {"Debian:12", "PyPI", "Go"}
+    assert "no advisories for Debian:12" in proc.stderr

@@ -116,6 +116,13 @@ def _main(argv: Sequence[str] | None) -> int:
         where = f": {e.filename}" if e.filename else ""
         print(f"tidegate: error: {e.strerror or e}{where}", file=sys.stderr)
         return exitcodes.INPUT_ERROR
+    except RecursionError:
+        # Only hostile input nests this deep (JSON/YAML with ~1,000 levels): an input error, not a crash.
+        if args.debug:
+            raise
+        print("tidegate: error: input nested too deeply to parse (a JSON or YAML document with more than ~1,000 "
+              "levels): refused as hostile", file=sys.stderr)
+        return exitcodes.INPUT_ERROR
     except Exception as e:
         if args.debug:
             raise

@@ -84,6 +84,15 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         raise UsageError("--password needs --username")
     if args.max_ratio < 2:
         raise UsageError("--max-ratio must be at least 2")
+    if args.max_layer_size < 1:
+        raise UsageError("--max-layer-size must be positive")
+    if args.max_layer_entries < 1:
+        raise UsageError("--max-layer-entries must be at least 1")
+    if not args.timeout > 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    for host in args.insecure_registry:
+        if "://" in host or "/" in host or not host:
+            raise UsageError(f"--insecure-registry {host!r}: give HOST[:PORT], without a scheme or path")
     source = SourceOptions(insecure_registries=tuple(args.insecure_registry), docker_config=args.docker_config,
                            username=args.username, password=password, timeout=args.timeout, ca_file=args.ca_file)
     limits = Limits(max_layer_bytes=args.max_layer_size, max_ratio=args.max_ratio,

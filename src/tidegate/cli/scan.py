@@ -144,7 +144,10 @@ def load_target(args: argparse.Namespace, scanners: frozenset[str], disabled: fr
         path = args.image[len(SBOM_PREFIX):]
         if not path:
             raise UsageError("sbom: needs a path (sbom:PATH)")
-        return read_sbom(Path(path)), (), ("vuln",) if "vuln" in scanners else ()
+        # The report's `created` is the time of this scan, not of the SBOM it read.
+        sbom = dataclasses.replace(read_sbom(Path(path)), created=dt.datetime.now(dt.UTC).replace(
+            microsecond=0).isoformat().replace("+00:00", "Z"))
+        return sbom, (), ("vuln",) if "vuln" in scanners else ()
     from tidegate.scan.pipeline import scan_image
 
     options = dataclasses.replace(scan_options(args), scanners=scanners - {"vuln"}, disabled_rules=disabled,
@@ -166,7 +169,7 @@ def _db_age(updated_at: str) -> dt.timedelta | None:
 
 def run(args: argparse.Namespace) -> int:
     """Flags → options → SBOM + DB + match → render → exit code."""
-    from tidegate.match.engine import MatchOptions, scan_vulnerabilities
+    from tidegate.match.engine import MatchOptions, coverage_warnings, scan_vulnerabilities
     from tidegate.match.suppress import load_ignore_file, load_vex
     from tidegate.model.report import VulnReport
     from tidegate.report.registry import get_scan_format
@@ -198,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
             match_options = MatchOptions(severities=opts.severities, ignore_unfixed=args.ignore_unfixed,
                                          fail_on=opts.fail_on, ignore=ignore, vex=vex)
             report = scan_vulnerabilities(sbom, db, match_options, db_info=info)
+            warnings.extend(coverage_warnings(sbom, db.ecosystems()))
     checks = tuple(c for c in checks if opts.severities is None or c.severity in opts.severities)
     if ignore is not None:
         checks = tuple(ignore.suppress_check(c) for c in checks)

@@ -216,3 +216,23 @@ def scan_vulnerabilities(sbom: Sbom, db: AdvisoryLookup, options: MatchOptions |
 
 def _with_suppression(f: VulnFinding, sup: Suppression) -> VulnFinding:
     return replace(f, suppression=sup)
+
+
+def coverage_warnings(sbom: Sbom, present: frozenset[str]) -> list[str]:
+    """One warning per ecosystem the SBOM's packages need but the database has no advisory for.
+
+    A database without the image's feeds (never imported, or another distribution's) would otherwise report
+    "no vulnerabilities" for those packages: a silent pass is the one answer a gate must never give wrongly.
+    """
+    from tidegate.match.distro import feed_ecosystems
+    from tidegate.match.language import ECOSYSTEMS
+    needed: dict[str, int] = defaultdict(int)
+    for p in sbom.packages:
+        if p.type in ("deb", "apk", "rpm"):
+            for eco in (feed_ecosystems(sbom.distro) if sbom.distro else ()):
+                needed[eco] += 1
+        elif p.type in ECOSYSTEMS:
+            needed[ECOSYSTEMS[p.type]] += 1
+    return [f"the vulnerability database has no advisories for {eco} ({n} package{'s' if n != 1 else ''} in "
+            f"this image): their vulnerabilities cannot be found; import that feed (`tidegate db import`/`update`)"
+            for eco, n in sorted(needed.items()) if eco not in present]

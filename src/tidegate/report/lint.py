@@ -71,7 +71,10 @@ class LintTableFormat(LintFormat):
                           f"ignore file); see --format json")
         for e in report.errors:
             console.print(f"error: {e}", style="red" if color else None)
-        if report.fail_on is not None:
+        if report.errors:
+            console.print(f"ERROR: {len(report.errors)} file{'s' if len(report.errors) != 1 else ''} could not be "
+                          f"checked", style="bold red" if color else None)
+        elif report.fail_on is not None:
             over = sum(1 for f in active if f.severity >= report.fail_on)
             console.print(f"{'FAIL' if report.failed else 'PASS'}: {over} finding{'s' if over != 1 else ''} at or "
                           f"above {report.fail_on.value} (--fail-on)",
@@ -100,7 +103,8 @@ class LintJsonFormat(LintFormat):
                         "suppressed": len(report.findings) - len(report.active)},
             "findings": [CheckWire.of(f).model_dump(by_alias=True) for f in report.findings],
             "errors": list(report.errors),
-            "verdict": {"failOn": report.fail_on.value if report.fail_on else None, "failed": report.failed},
+            "verdict": {"failOn": report.fail_on.value if report.fail_on else None,
+                        "failed": report.failed or bool(report.errors)},
         }
         return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 

@@ -255,7 +255,10 @@ def scan_layer(stream: Readable, *, layer: LayerRef, dispatcher: Dispatcher, lim
         collect(c, out)
     def current(item: object) -> bool:
         where = _item_path(item)
-        return where is None or made_at.get(id(item), -1) == last.get(where, -1)
+        # Items recorded straight into `unknowns` (a file over a size limit, a short read, a failed scanner)
+        # have no `made_at`: they are about the entry being read, so they are current (the QA pass found
+        # them dropped here, against the "reported, never dropped" rule).
+        return where is None or made_at.get(id(item), last.get(where, -1)) == last.get(where, -1)
 
     return LayerResult(layer.index, layer.diff_id, tuple(entries), tuple(whiteouts), tuple(opaque),
                        tuple(p for p in packages if current(p)), tuple(d for d in distros if current(d)),

@@ -299,6 +299,10 @@ class VulnDb:
         return DbInfo(path=str(self._path), updated_at=meta.get("updated_at", ""), sources=sources,
                       schema_version=int(meta.get("schema_version", "0")), advisories=int(count))
 
+    def ecosystems(self) -> frozenset[str]:
+        """Every ecosystem (``Debian:12``, ``PyPI``, ``Go``) some advisory in the database names."""
+        return frozenset(str(e) for (e,) in self._query("SELECT DISTINCT ecosystem FROM affected"))
+
     def status(self) -> DbStatus:
         """Sources with counts, counts per ecosystem, schema version, last update, file size."""
         meta = self._meta()
