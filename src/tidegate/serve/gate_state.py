@@ -15,50 +15,18 @@ from ``team/other`` (the upstream's own access control is per repository too).
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from tidegate.policy.verdict import Verdict
+from tidegate.serve.cache import TTLCache
 
 MAX_ENTRIES = 50_000
 """Upper bound on entries per table (verdicts, manifest grants, blob grants)."""
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-class _TTLTable(Generic[K, V]):
-    """An insertion-ordered map whose entries expire; re-putting a key refreshes it."""
-
-    def __init__(self, ttl: float, max_entries: int, clock: Callable[[], float]) -> None:
-        self._ttl = ttl
-        self._max = max_entries
-        self._clock = clock
-        self._items: OrderedDict[K, tuple[V, float]] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if item[1] <= self._clock():
-            del self._items[key]
-            return None
-        return item[0]
-
-    def put(self, key: K, value: V) -> None:
-        self._items.pop(key, None)
-        self._items[key] = (value, self._clock() + self._ttl)
-        if len(self._items) > self._max:
-            now = self._clock()
-            for k in [k for k, (_, exp) in self._items.items() if exp <= now]:
-                del self._items[k]
-            while len(self._items) > self._max:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +51,7 @@ class VerdictCache:
 
     def __init__(self, ttl: float, *, max_entries: int = MAX_ENTRIES,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._table: _TTLTable[VerdictKey, Verdict] = _TTLTable(ttl, max_entries, clock)
+        self._table: TTLCache[VerdictKey, Verdict] = TTLCache(ttl, max_entries=max_entries, clock=clock)
 
     def get(self, key: VerdictKey) -> Verdict | None:
         """The cached verdict for `key`, or None (absent or expired)."""
@@ -122,8 +90,9 @@ class Grants:
 
     def __init__(self, ttl: float, *, max_entries: int = MAX_ENTRIES,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._manifests: _TTLTable[tuple[str, str], ManifestGrant] = _TTLTable(ttl, max_entries, clock)
-        self._blobs: _TTLTable[tuple[str, str], BlobGrant] = _TTLTable(ttl, max_entries, clock)
+        self._manifests: TTLCache[tuple[str, str], ManifestGrant] = TTLCache(ttl, max_entries=max_entries,
+                                                                              clock=clock)
+        self._blobs: TTLCache[tuple[str, str], BlobGrant] = TTLCache(ttl, max_entries=max_entries, clock=clock)
 
     def allow_manifest(self, repository: str, digest: str, grant: ManifestGrant) -> None:
         """Let `digest` be served from `repository` under `grant`."""
