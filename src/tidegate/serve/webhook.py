@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tidegate.checks.k8s.pods import POD_SPEC_PATHS as _POD_SPEC_PATHS
 from tidegate.errors import TidegateError
 from tidegate.image.reference import ImageRef, parse_docker_reference
 from tidegate.policy.verdict import Verdict
@@ -67,18 +68,9 @@ DEFAULT_RESOLVE_TTL = 30.0
 DEFAULT_WORKERS = 8
 """Concurrent assessments (threads)."""
 
-POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "PodTemplate": ("template", "spec"),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-"""Where each kind keeps its pod spec (the one registration line for a new kind)."""
+# NOTE: one table of where each kind keeps its pod spec, shared with the Kubernetes lint checks.
+POD_SPEC_PATHS = _POD_SPEC_PATHS
+"""Where each kind keeps its pod spec (`tidegate.checks.k8s.pods.POD_SPEC_PATHS`)."""
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 """The pod spec's container lists, in the order their images are reported."""
@@ -152,7 +144,8 @@ class ImageSite:
 
 def pod_spec_path(kind: str) -> tuple[str, ...] | None:
     """The path to the pod spec of objects of `kind`, or None when it has none."""
-    return POD_SPEC_PATHS.get(kind)
+    path = POD_SPEC_PATHS.get(kind)
+    return None if path is None else tuple(str(p) for p in path)
 
 
 def image_sites(kind: str, obj: dict[str, Any] | None) -> tuple[ImageSite, ...]:
