@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from tidegate.cli.serve import parse_listen
 from tidegate.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,6 @@ def register(serve_sub: Any) -> None:
                                                "~/.cache/tidegate/db)")
     add_image_options(p)
     p.set_defaults(run=run)
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT`` too) → (host, port); raises `UsageError`."""
-    host, sep, port = value.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--listen {value!r}: expected HOST:PORT, e.g. 127.0.0.1:5443")
-    return host, int(port)
 
 
 def build_gate(args: argparse.Namespace) -> Any:
