@@ -11,8 +11,11 @@ pytest_plugins = ["tests.support.registry"]
 
 @pytest.fixture(autouse=True)
 def _private_layer_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own empty layer cache, never the user's ~/.cache."""
+    """Every test gets its own empty layer cache and history store, never the user's ~/.cache or ~/.local."""
     monkeypatch.setenv("TIDEGATE_CACHE_DIR", str(tmp_path / "tidegate-cache"))
+    # scan/check record into the history store by default: never into the user's ~/.local/share.
+    monkeypatch.setenv("TIDEGATE_DATA_DIR", str(tmp_path / "tidegate-data"))
+    monkeypatch.delenv("TIDEGATE_STORE", raising=False)
 
 
 @pytest.fixture(scope="session")

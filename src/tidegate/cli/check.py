@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from tidegate.cli import exitcodes
+from tidegate.cli.history import add_record_options, record_run
 from tidegate.cli.options import add_image_options, layer_cache, scan_options
 from tidegate.cli.output import write_output
 
@@ -47,6 +49,7 @@ def register(sub: Any) -> None:
                    help="registry name to check signatures' docker-reference against when IMAGE is an oci: "
                         "layout that names none")
     add_image_options(p)
+    add_record_options(p)
     p.set_defaults(run=run)
 
 
@@ -61,6 +64,7 @@ def assess_options(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Flags → policy + options → gather + evaluate → render → exit code."""
+    started = time.monotonic()
     from tidegate.policy.assess import gather_for
     from tidegate.policy.evaluate import evaluate
     from tidegate.policy.load import load_policy
@@ -84,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         _err(f"{report.decision}: {verdict.reference} ({verdict.manifest_digest})")
         for reason in verdict.reasons:
             _err(f"  {reason}")
+    record_run(args, source="check", started=started, verdict=verdict, evidence=evidence)  # a store error warns
     return exitcodes.OK if verdict.allowed else exitcodes.POLICY_FAILURE
 
 

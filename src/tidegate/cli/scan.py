@@ -15,11 +15,13 @@ import logging
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tidegate.cli import exitcodes
+from tidegate.cli.history import add_record_options, record_run
 from tidegate.cli.options import (
     add_image_options,
     add_rule_options,
@@ -91,6 +93,7 @@ def register(sub: Any) -> None:
                    help="files larger than this are not searched for secrets (default 10M)")
     p.add_argument("--catalogers", metavar="ID,…", help="run only these catalogers (see `tidegate catalogers`)")
     add_image_options(p)
+    add_record_options(p)
     p.set_defaults(run=run)
 
 
@@ -169,6 +172,7 @@ def _db_age(updated_at: str) -> dt.timedelta | None:
 
 def run(args: argparse.Namespace) -> int:
     """Flags → options → SBOM + DB + match → render → exit code."""
+    started = time.monotonic()
     from tidegate.match.engine import MatchOptions, coverage_warnings, scan_vulnerabilities
     from tidegate.match.suppress import load_ignore_file, load_vex
     from tidegate.model.report import VulnReport
@@ -210,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("%s", w)
     color = args.output in (None, "-") and sys.stdout is not None and sys.stdout.isatty()
     write_output(fmt.render(report, color=color), args.output)
+    record_run(args, report, source="scan", started=started)  # after the output; a store error only warns
     return exitcodes.POLICY_FAILURE if report.failed else exitcodes.OK
 
 
