@@ -98,3 +98,39 @@ def test_real_policy_denies_an_image_over_the_vulnerability_limit(registry: str,
             assert any(r.startswith("vulnerabilities:") and "HIGH" in r for r in error["detail"]["reasons"]), error
             layer = truth["images"][0]["layers"][0]["digest"]
             assert client.get(f"/v2/gate-e2e/app/blobs/{layer}").status_code == 403
+
+
+def test_signed_image_passes_the_gate_and_its_unsigned_twin_does_not(registry: str, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign with ``tidegate sign`` (cosign storage in the same registry), then pull through the gate under a
+    policy requiring that key: the signed repository passes, the same bytes in an unsigned repository do not."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("TIDEGATE_PASSWORD", "gate-test-password")
+    keys = tmp_path / "keys"
+    keys.mkdir()
+
+    def tidegate(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tidegate.cli.main", *args], capture_output=True, text=True,
+                              timeout=300, check=False, cwd=keys)
+
+    assert tidegate("key", "generate", "--output-prefix", "release").returncode == 0
+    push_archive(f"oci-archive:{DISTROLESS}:1", f"{registry}/gate-e2e/signed:1")
+    push_archive(f"oci-archive:{DISTROLESS}:1", f"{registry}/gate-e2e/unsigned:1")
+    signed = tidegate("sign", f"{registry}/gate-e2e/signed:1", "--key", "release.key")
+    assert signed.returncode == 0, signed.stderr
+    policy_dir = tmp_path / "policy"
+    policy_dir.mkdir()
+    (policy_dir / "release.pub").write_bytes((keys / "release.pub").read_bytes())
+    policy = policy_dir / "policy.yaml"
+    policy.write_text("apiVersion: tidegate.dev/v1\nkind: Policy\nmetadata:\n  name: signed\ndefaults:\n"
+                      "  signatures:\n    keys: [release.pub]\n", encoding="utf-8")
+    gate = gate_from_flags(["--upstream", f"http://{registry}", "--policy", str(policy), "--no-cache"])
+    digest = load_truth("distroless-py")["images"][0]["manifest_digest"]
+    with running_gate(f"http://{registry}", gate.config.assess) as running:
+        ok = skopeo_pull(f"{running.host}/gate-e2e/signed:1", tmp_path / "signed-out")
+        assert ok.returncode == 0, ok.stderr
+        assert pulled_digest(tmp_path / "signed-out") == digest
+        denied = skopeo_pull(f"{running.host}/gate-e2e/unsigned:1", tmp_path / "unsigned-out")
+        assert denied.returncode != 0 and "denied" in denied.stderr.lower(), denied.stderr
