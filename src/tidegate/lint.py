@@ -21,7 +21,9 @@ from tidegate.model.finding import CheckFinding, Severity
 from tidegate.model.report import LintReport
 
 MAX_SOURCE_BYTES = 64 * 1024 * 1024
-"""Larger files are refused (a Dockerfile or manifest is a few KiB)."""
+"""Larger files are refused (a manifest is a few KiB; Helm output of a whole platform a few MiB)."""
+MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
+"""Larger Dockerfiles are refused: real ones are KiBs, and shell splitting is linear but not free."""
 
 _SKIP_DIRS = frozenset({"node_modules", "__pycache__", "vendor"})
 
@@ -69,7 +71,12 @@ def collect(paths: Sequence[str]) -> tuple[list[tuple[Path, str, str]], list[str
                     if explicit:
                         raise UsageError(f"{path}: neither a Dockerfile nor Kubernetes YAML (apiVersion + kind)")
                     continue
-                found.append((path, kind, text if text is not None else _read(path)))
+                content = text if text is not None else _read(path)
+                if kind == "dockerfile" and len(content) > MAX_DOCKERFILE_BYTES:
+                    errors.append(f"{path}: {len(content):,} characters, more than the {MAX_DOCKERFILE_BYTES:,} a "
+                                  f"Dockerfile may have; not checked")
+                    continue
+                found.append((path, kind, content))
             except UsageError:
                 raise
             except OSError as e:
