@@ -48,7 +48,7 @@ def report(vulndb: Path) -> VulnReport:
 def test_registry_ids_unique_and_lookup() -> None:
     names = [n for f in SCAN_FORMATS for n in (f.id, *f.aliases)]
     assert len(names) == len(set(names))
-    assert scan_format_choices() == ("table", "json", "sarif", "cyclonedx-json")
+    assert scan_format_choices() == ("table", "json", "sarif", "cyclonedx-json", "html")
     assert get_scan_format("SARIF").id == "sarif"
     assert get_scan_format("cdx").id == "cyclonedx-json"
     with pytest.raises(UsageError, match="unknown output format 'pdf' for scan; choose one of: table, json"):

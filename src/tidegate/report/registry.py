@@ -16,6 +16,7 @@ from tidegate.errors import UsageError
 from tidegate.report.base import Format
 from tidegate.report.cyclonedx import CycloneDxJsonFormat, CycloneDxXmlFormat
 from tidegate.report.cyclonedx_vuln import CycloneDxVulnJsonFormat
+from tidegate.report.html import HtmlFormat
 from tidegate.report.json import JsonFormat
 from tidegate.report.lint import LintFormat, LintJsonFormat, LintSarifFormat, LintTableFormat
 from tidegate.report.sarif import SarifFormat
@@ -63,6 +64,7 @@ SCAN_FORMATS: tuple[type[ScanFormat], ...] = (
     VulnJsonFormat,
     SarifFormat,
     CycloneDxVulnJsonFormat,
+    HtmlFormat,
 )
 """Formats of ``tidegate scan``, the default (``table``) first."""
 
