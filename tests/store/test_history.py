@@ -105,7 +105,7 @@ def test_rematch_records_new_findings_first_seen_now(open_store: Open, clock: Fa
     assert sorted(seen) == [tl.A, tl.B, tl.C] and result.sboms == 3 and not result.errors
     # A is no repository's current image: its old finding is not reopened. B gets the new advisory.
     assert result.new_findings == ((tl.APP, "CVE-NEW", "libc6"),)
-    row = [f for f in store.open_findings(tl.APP) if f["vuln_id"] == "CVE-NEW"][0]
+    row = next(f for f in store.open_findings(tl.APP) if f["vuln_id"] == "CVE-NEW")
     assert row["first_seen"] == at(240).replace(tzinfo=None) and row["digest"] == tl.B
     assert store.rematch(match).new_findings == ()  # idempotent
 

@@ -13,12 +13,12 @@ Timeline (T0 = 2026-01-01T00:00Z), repository ``registry.test/app`` tag ``1`` an
 
 from __future__ import annotations
 
+from tests.store.conftest import FakeClock
 from tidegate.model.finding import Severity, VulnFinding
 from tidegate.model.report import VulnReport
 from tidegate.model.sbom import ImageInfo, Sbom
 from tidegate.policy.verdict import RuleResult, Verdict
 from tidegate.store.history import HistoryStore, ScanRecord, scan_record
-from tests.store.conftest import FakeClock
 
 A = "sha256:" + "a" * 64
 """The vulnerable build of app."""
