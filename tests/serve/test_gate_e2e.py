@@ -134,3 +134,12 @@ def test_signed_image_passes_the_gate_and_its_unsigned_twin_does_not(registry: s
         assert pulled_digest(tmp_path / "signed-out") == digest
         denied = skopeo_pull(f"{running.host}/gate-e2e/unsigned:1", tmp_path / "unsigned-out")
         assert denied.returncode != 0 and "denied" in denied.stderr.lower(), denied.stderr
+    # Both fresh verdicts are in the history store (issue 7), with the signature status the evidence showed.
+    from tidegate.store.history import HistoryStore
+    from tidegate.store.metrics import compute
+
+    with HistoryStore.open() as store:
+        figures = compute(store)
+    assert figures.verdicts.get(("gate", "allowed", "ok")) == 1, figures.verdicts
+    assert figures.verdicts.get(("gate", "denied", "signatures")) == 1, figures.verdicts
+    assert figures.images_seen == 1  # the same bytes in two repositories are one image (one digest)

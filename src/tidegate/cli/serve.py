@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +113,17 @@ def register_webhook(serve_sub: Any) -> None:
                    help=f"concurrent assessments (default {DEFAULT_WORKERS})")
     p.add_argument("--db", metavar="DIR", help="vulnerability database directory (default $TIDEGATE_DB_DIR or "
                                                "~/.cache/tidegate/db)")
+    add_record_options(p)
     add_image_options(p)
     p.set_defaults(run=run_webhook)
+
+
+def add_record_options(p: argparse.ArgumentParser) -> None:
+    """``--store`` / ``--no-record``: where a door records its verdicts (the history store of issue 7)."""
+    p.add_argument("--store", metavar="URL", help="history store: sqlite path/URL or postgresql://… (default "
+                                                  "$TIDEGATE_STORE or ~/.local/share/tidegate/history.db)")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not record verdicts (and do not export the store's figures on /metrics)")
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -142,8 +152,14 @@ def build_webhook(args: argparse.Namespace) -> Any:
     options = AssessOptions(db_dir=Path(args.db) if args.db else None, source=scan.source, cache=layer_cache(args),
                             scan=scan)
 
-    def run_assess(reference: str) -> Verdict:
+    def plain_assess(reference: str) -> Verdict:
         return assess(reference, policy, options)
+
+    run_assess: Callable[[str], Verdict] = plain_assess
+    if not args.no_record:
+        from tidegate.serve.recording import recording_assessor
+
+        run_assess = recording_assessor(policy, options, source="webhook", store=args.store)
 
     def run_resolve(reference: str) -> str:
         return str(resolve_pin(reference, options).digest)
@@ -169,6 +185,10 @@ def run_webhook(args: argparse.Namespace) -> int:
         log.warning("--fail-open: images that cannot be judged are ALLOWED")
     log.warning("tidegate webhook: %s://%s:%d (policy %s)", "https" if args.tls_cert else "http", host, port,
                 webhook.config.policy_hash[:19])
+    if not args.no_record:
+        from tidegate.serve.recording import add_store_metrics
+
+        add_store_metrics(webhook.metrics.registry, args.store)
     serve(webhook_app(webhook), host, port, tls_cert=args.tls_cert, tls_key=args.tls_key)
     return 0
 

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from tidegate.cli.serve import parse_listen
+from tidegate.cli.serve import add_record_options, parse_listen
 from tidegate.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def register(serve_sub: Any) -> None:
                    help=f"how long a verdict per digest is cached (default {DEFAULT_VERDICT_TTL:g})")
     p.add_argument("--db", metavar="DIR", help="vulnerability database directory (default $TIDEGATE_DB_DIR or "
                                                "~/.cache/tidegate/db)")
+    add_record_options(p)
     add_image_options(p)
     p.set_defaults(run=run)
 
@@ -72,7 +73,15 @@ def build_gate(args: argparse.Namespace) -> Any:
     scan = dataclasses.replace(scan, source=source)
     options = AssessOptions(db_dir=Path(args.db) if args.db else None, source=source, cache=layer_cache(args),
                             scan=scan)
-    return Gate(GateConfig(upstream=args.upstream, policy_hash=policy.hash, assess=policy_assessor(policy, options),
+    assessor = policy_assessor(policy, options)
+    if not args.no_record:
+        from tidegate.serve.recording import recording_assessor
+
+        def assessor(reference: str, platform: str | None) -> Any:
+            platformed = dataclasses.replace(options, scan=dataclasses.replace(options.scan, platform=platform))
+            return recording_assessor(policy, platformed, source="gate", store=args.store)(reference)
+
+    return Gate(GateConfig(upstream=args.upstream, policy_hash=policy.hash, assess=assessor,
                            verdict_ttl=args.verdict_ttl, insecure_upstream=args.insecure_upstream,
                            ca_file=args.ca_file, timeout=args.timeout))
 
@@ -87,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     gate = build_gate(args)
     scheme = "https" if args.tls_cert else "http"
     log.warning("tidegate gate: %s://%s:%d → %s", scheme, host, port, args.upstream)
+    if not args.no_record:
+        from tidegate.serve.recording import add_store_metrics
+
+        add_store_metrics(gate.metrics, args.store)
     serve(gate.app, host, port, tls_cert=args.tls_cert, tls_key=args.tls_key)
     return 0
 
