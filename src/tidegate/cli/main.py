@@ -36,7 +36,7 @@ def _catalogers(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (one `register` per subcommand module)."""
-    from tidegate.cli import check, db, history, lint, policy, sbom, scan, serve, trust
+    from tidegate.cli import check, db, history, lint, policy, report, sbom, scan, serve, trust
 
     parser = _Parser(prog="tidegate", description="tidegate: a zero-trust gate for container images.")
     parser.add_argument("--version", action="version", version=f"tidegate {__version__}")
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.register(sub)
     serve.register(sub)
     history.register(sub)
+    report.register(sub)
     cat = sub.add_parser("catalogers", help="list the catalogers and the paths they read")
     cat.set_defaults(run=_catalogers)
     return parser

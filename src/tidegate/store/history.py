@@ -542,6 +542,13 @@ class HistoryStore:
                            last_seen=_aware(row.last_seen),
                            config=ConfigFacts.from_json(row.config) if row.config else None)
 
+    def scan_rows(self, repository: str) -> list[dict[str, Any]]:
+        """Every recorded scan/check of `repository`, oldest first, as plain dicts (the ``scans`` columns)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(scans).where(scans.c.repository == repository)
+                                .order_by(scans.c.scanned_at, scans.c.id)).all()
+        return [{**dict(r._mapping), "scanned_at": _aware(r.scanned_at)} for r in rows]
+
     def current_digests(self) -> dict[str, str]:
         """Repository → the digest of its latest scan that matched vulnerabilities."""
         with self.engine.connect() as conn:
