@@ -29,7 +29,7 @@ def test_report_of_a_recorded_digest(vulndb: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     page = out.read_text()
     assert html.escape(digest) in page
-    data = re.search(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.S)
+    data = re.search(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.DOTALL)
     assert data is not None
     embedded = json.loads(data.group(1).replace("<\\/", "</"))
     report = embedded.get("report", embedded)
