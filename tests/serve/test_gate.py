@@ -329,7 +329,9 @@ def push_index(host: str, repo: str, tag: str) -> tuple[Pushed, Pushed, Pushed, 
     """An index of linux/amd64 + linux/arm64/v8 + a BuildKit-style attestation child; (amd, arm, att, digest, bytes)."""
     amd = push_tiny(host, repo, "amd64", b"amd64\n")
     arm = push_tiny(host, repo, "arm64", b"arm64\n", arch="arm64")
-    att = push_tiny(host, repo, "att", b"{}", layer_type="application/vnd.in-toto+json", layer=b'{"_type":"x"}')
+    att = push_tiny(host, repo, "att", b"{}", layer_type="application/vnd.in-toto+json",
+                     layer=b'{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document",'
+                           b'"subject":[],"predicate":{}}')
     index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
         {"mediaType": OCI_MANIFEST, "digest": amd.digest, "size": len(amd.manifest),
          "platform": {"os": "linux", "architecture": "amd64"}},
@@ -407,6 +409,29 @@ def test_signature_tags_pass_through_without_a_verdict_but_never_as_a_runnable_i
         # The signed image itself is still judged (and denied here).
         assert client.get("/v2/gate/signed/manifests/1").status_code == 403
         assert assessor.digests() == [image.digest]
+
+
+def test_a_denied_image_layer_relabelled_under_a_sig_tag_is_not_served(registry: str) -> None:
+    """Regression (QA pass): a ``.sig`` manifest listing a denied image's layer and config, relabelled with the
+    simple-signing media type, must not make them pullable: artifact blobs are served only if they are one."""
+    denied = push_tiny(registry, "gate/smuggle", "1", b"AWS_SECRET_ACCESS_KEY=not-for-you\n")
+    sig_tag = "sha256-" + "c" * 64 + ".sig"
+    payload = json.dumps({"critical": {"image": {"docker-manifest-digest": denied.digest}}}).encode()
+    honest = push_tiny(registry, "gate/smuggle", sig_tag, b"", layer_type=SIMPLESIGNING, layer=payload)
+    manifest = json.loads(honest.manifest)
+    for blob in (denied.layers[0], denied.config):
+        size = len(denied.blobs[blob])
+        manifest["layers"].append({"mediaType": SIMPLESIGNING, "digest": blob, "size": size})
+    with httpx.Client() as client:
+        put_manifest(client, f"http://{registry}", "gate/smuggle", sig_tag, json.dumps(manifest).encode(),
+                     OCI_MANIFEST)
+    with running_gate(f"http://{registry}", FakeAssessor()) as gate, httpx.Client(base_url=gate.url) as client:
+        assert client.get(f"/v2/gate/smuggle/manifests/{sig_tag}").status_code == 200
+        assert client.get(f"/v2/gate/smuggle/blobs/{honest.layers[0]}").content == payload
+        for blob in (denied.layers[0], denied.config):
+            refused = client.get(f"/v2/gate/smuggle/blobs/{blob}")
+            assert refused.status_code == 403 and b"not-for-you" not in refused.content, refused.text
+            assert "signature/attestation artifact" in errors_of(refused)["message"]
 
 
 # -- auth pass-through ------------------------------------------------------------------------------------

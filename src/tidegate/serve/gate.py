@@ -625,11 +625,43 @@ class Gate:
                        API_VERSION_HEADER[0]: API_VERSION_HEADER[1]}
         if size is not None:
             out_headers["Content-Length"] = str(size)
+        if grant.passthrough and request.method != "HEAD":
+            return await self._artifact_blob(upstream, digest, size, out_headers)
         self._count("blob", "passthrough" if grant.passthrough else "allowed")
         if request.method == "HEAD":
             await upstream.aclose()
             return Response(b"", headers=out_headers)
         return StreamingResponse(self._verified_stream(upstream, digest, size), headers=out_headers)
+
+    async def _artifact_blob(self, upstream: httpx.Response, digest: Digest, size: int | None,
+                             headers: dict[str, str]) -> Response:
+        """A blob granted only by a signature/attestation artifact: served only when its verified bytes ARE such
+        an artifact (a simple-signing payload, a DSSE envelope, or an empty artifact config).
+
+        Without this, anyone able to push upstream could list a denied image's layers (relabelled) under a
+        ``sha256-….sig`` tag and pull them through the gate (found by the QA pass)."""
+        try:
+            data = b""
+            async for chunk in upstream.aiter_raw(BLOB_CHUNK):
+                data += chunk
+                if len(data) > MAX_ARTIFACT_BLOB:
+                    break
+        finally:
+            await upstream.aclose()
+        reason = None
+        if len(data) > MAX_ARTIFACT_BLOB:
+            reason = f"more than {MAX_ARTIFACT_BLOB:,} bytes: not a signature or attestation"
+        elif (size is not None and len(data) != size) or _hexdigest(digest, data) != digest.hex:
+            self._count("blob", "error")
+            return oci_error(502, "DIGEST_INVALID", f"upstream blob {digest} does not match its digest or size")
+        else:
+            reason = artifact_blob_problem(data)
+        if reason is not None:
+            self._count("blob", "denied")
+            message = f"blob {digest} is listed only by a signature/attestation artifact and {reason}"
+            return oci_error(403, "DENIED", message, {"digest": str(digest), "reasons": [message]})
+        self._count("blob", "passthrough")
+        return Response(data, headers=headers)
 
     async def _verified_stream(self, upstream: httpx.Response, digest: Digest,
                                size: int | None) -> AsyncIterator[bytes]:
@@ -661,6 +693,45 @@ class Gate:
             raise
         finally:
             await upstream.aclose()
+
+
+MAX_ARTIFACT_BLOB = 16 * 1024 * 1024
+"""Largest blob served on the strength of a signature/attestation artifact (an SBOM attestation fits)."""
+
+
+def _hexdigest(digest: Digest, data: bytes) -> str:
+    h = digest.hasher()
+    h.update(data)
+    return h.hexdigest()
+
+
+def artifact_blob_problem(data: bytes) -> str | None:
+    """Why `data` is not a cosign signature/attestation blob (None when it is one).
+
+    Accepted: a simple-signing payload (``critical.image``), a DSSE envelope (``payloadType``, ``payload``,
+    ``signatures``), an in-toto statement (BuildKit attestations), ``{}``, or an artifact config with no runtime
+    ``config`` and no build steps (what cosign and BuildKit write).
+    """
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return "is not JSON (an image layer?)"
+    if not isinstance(doc, dict):
+        return "is not a JSON object"
+    critical = doc.get("critical")
+    if isinstance(critical, dict) and isinstance(critical.get("image"), dict):
+        return None
+    if {"payloadType", "payload", "signatures"} <= doc.keys() or not doc:
+        return None
+    if str(doc.get("_type", "")).startswith("https://in-toto.io/Statement/") and "predicateType" in doc:
+        return None  # BuildKit's attestation manifests hold bare in-toto statements
+    if "rootfs" in doc or "architecture" in doc or "os" in doc:
+        if doc.get("config"):
+            return "is an image config with runtime settings (an image's config, not an artifact's)"
+        if any(isinstance(h, dict) and h.get("created_by") for h in doc.get("history") or ()):
+            return "is an image config with build steps (an image's config, not an artifact's)"
+        return None
+    return "is neither a simple-signing payload, a DSSE envelope nor an artifact config"
 
 
 def serve(app: Starlette, host: str, port: int, *, tls_cert: str | None = None,
