@@ -53,3 +53,18 @@ def test_read_only_file_and_directory_refused(tmp_path: Path) -> None:
     assert ro.read_text() == "keep"
     with pytest.raises(UsageError, match="is a directory"):
         write_output(b"x", str(tmp_path))
+
+
+def test_a_closed_pipe_never_turns_a_failing_gate_into_success() -> None:
+    """``tidegate scan … --fail-on critical | true`` (the reader is gone before the report is written) must still exit 1 (QA: it exited 0)."""
+    import subprocess
+    import sys
+
+    from tests.support.images import IMAGES
+
+    big = IMAGES / "bookworm-app.oci.tar"
+    cmd = (f"{sys.executable} -m tidegate.cli.main scan oci-archive:{big} --scanners secret --fail-on critical "
+           f"-q -f json | true; exit ${{PIPESTATUS[0]}}")
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr

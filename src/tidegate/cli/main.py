@@ -113,7 +113,13 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"tidegate: hint: {e.hint}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError:
-        return exitcodes.OK
+        # Output was cut before the command finished: no verdict was delivered, so never report success.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return exitcodes.POLICY_FAILURE
     except OSError as e:
         where = f": {e.filename}" if e.filename else ""
         print(f"tidegate: error: {e.strerror or e}{where}", file=sys.stderr)

@@ -15,8 +15,13 @@ def write_output(data: bytes, path: str | None) -> None:
     if path in (None, "-"):
         if sys.stdout is None:
             raise UsageError("standard output is closed; use --output FILE")
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away (``| head``): the verdict still decides the exit code, so carry on silently.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return
     assert path is not None
     try:
