@@ -121,3 +121,16 @@ def test_history_flags_a_moved_tag(capsys: pytest.CaptureFixture[str], tmp_path:
     assert code == 0 and [t["movedFrom"] for t in json.loads(out)["tags"]] == [None, tl.A]
     code, out, _ = run(capsys, "metrics", "--store", store, "--window", "0d")
     assert code == 2
+
+
+def test_reading_commands_refuse_a_missing_store(tmp_path: Path) -> None:
+    """QA: ``metrics --store <typo>`` created directories and an empty store and reported success."""
+    import subprocess
+    import sys
+
+    missing = tmp_path / "no" / "such" / "h.db"
+    for cmd in (["metrics"], ["history", "docker.io/x/y"], ["report", "docker.io/x/y"]):
+        proc = subprocess.run([sys.executable, "-m", "tidegate.cli.main", *cmd, "--store", str(missing)],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 2 and "does not exist" in proc.stderr, (cmd, proc.stderr)
+    assert not (tmp_path / "no").exists()

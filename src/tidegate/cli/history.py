@@ -126,7 +126,7 @@ def parse_window(text: str) -> dt.timedelta:
 def _open(args: argparse.Namespace) -> Any:
     from tidegate.store.history import HistoryStore
 
-    return HistoryStore.open(args.store)
+    return HistoryStore.open(args.store, must_exist=True)
 
 
 def run_rematch(args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from tidegate.store.history import HistoryStore
     from tidegate.vulndb.store import VulnDb, default_db_dir
 
-    with HistoryStore.open(args.store) as store:
+    with HistoryStore.open(args.store, must_exist=True) as store:
         target = args.target
         image = store.image(target)
         if image is None:

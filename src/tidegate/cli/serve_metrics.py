@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     host, port = parse_listen(args.listen)
     window = parse_window(args.window)
-    with HistoryStore.open(args.store) as store:
+    with HistoryStore.open(args.store, must_exist=True) as store:
         app = metrics_app(metrics_registry(store, window))
         log.warning("tidegate metrics: http://%s:%d/metrics", host, port)
         uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning")).run()

@@ -373,14 +373,21 @@ class HistoryStore:
         """Source of "now"."""
 
     @classmethod
-    def open(cls, url: str | None = None, *, clock: Clock | None = None) -> HistoryStore:
-        """Open (creating and migrating as needed) the store at `url` (default `default_store_url`)."""
+    def open(cls, url: str | None = None, *, clock: Clock | None = None, must_exist: bool = False) -> HistoryStore:
+        """Open (creating and migrating as needed) the store at `url` (default `default_store_url`).
+
+        Commands that only read (``metrics``, ``history``, ``report``, ``serve metrics``) pass `must_exist`: a
+        mistyped SQLite path is then an error instead of a new, empty store (and new directories)."""
         raw = url or default_store_url()
         full = engine_url(raw)
         try:
             if full.startswith("sqlite:///"):
                 path = full[len("sqlite:///"):]
                 if path and path != ":memory:":
+                    if must_exist and not Path(path).is_file():
+                        raise StoreError(f"history store {path} does not exist (nothing recorded there yet?)",
+                                         hint="scan or check an image first (recording is on by default), or "
+                                              "name the store with --store")
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(full)
             with engine.begin() as conn:
