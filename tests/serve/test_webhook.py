@@ -387,10 +387,18 @@ def test_other_operations_and_kinds_are_not_judged(serve: Serve, world: FakeWorl
     assert echo_ok(delete, body)["allowed"] is True
     config_map = sample("pod-create.json")
     config_map["request"]["kind"] = {"group": "", "version": "v1", "kind": "ConfigMap"}
+    config_map["request"]["object"] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                                       "data": {"k": "v"}}
     _, body = hook.review("/validate", config_map)
     response = echo_ok(config_map, body)
     assert response["allowed"] is True
     assert response["warnings"] == ["tidegate: kind ConfigMap has no pod template; not judged"]
+    # Fail closed (QA): an unknown kind that carries containers is not let through unjudged.
+    widget = sample("pod-create.json")
+    widget["request"]["kind"] = {"group": "example.com", "version": "v1", "kind": "Widget"}
+    _, body = hook.review("/validate", widget)
+    response = echo_ok(widget, body)
+    assert response["allowed"] is False and "Widget carries container images" in response["status"]["message"]
     assert world.assessed == []
 
 

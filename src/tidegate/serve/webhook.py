@@ -142,6 +142,19 @@ class ImageSite:
     """The container's name (for messages)."""
 
 
+def _mentions_images(obj: object, depth: int = 0) -> bool:
+    """True when `obj` holds a ``containers``/``initContainers``/``ephemeralContainers`` list anywhere (bounded)."""
+    if depth > 12:
+        return False
+    if isinstance(obj, dict):
+        if any(isinstance(obj.get(k), list) and obj.get(k) for k in CONTAINER_LISTS):
+            return True
+        return any(_mentions_images(v, depth + 1) for v in obj.values())
+    if isinstance(obj, list):
+        return any(_mentions_images(v, depth + 1) for v in obj[:1000])
+    return False
+
+
 def pod_spec_path(kind: str) -> tuple[str, ...] | None:
     """The path to the pod spec of objects of `kind`, or None when it has none."""
     path = POD_SPEC_PATHS.get(kind)
@@ -345,6 +358,11 @@ class Webhook:
         except AdmissionInputError as e:
             return self._reply(req, False, "error", message=f"tidegate: cannot read the object: {e.message}")
         if pod_spec_path(req.kind.kind) is None:
+            if _mentions_images(req.object):
+                # Fail closed (QA): an unknown kind that carries container images (a CRD wrapping a pod spec)
+                # cannot be judged, so it is not let through unjudged.
+                return self._reply(req, False, "error", message=f"tidegate: kind {req.kind.kind} carries container "
+                                   "images but tidegate does not know where its pod spec is; denied (fail-closed)")
             return self._reply(req, True, "skipped",
                                warnings=[f"tidegate: kind {req.kind.kind} has no pod template; not judged"])
         sites = tuple(s for s in sites if s.image not in before)
