@@ -456,6 +456,9 @@ def test_attest_provenance(tmp_path: Path, keypair: Path, run: Any) -> None:
     assert ok.code == 0, ok.err
     text = json.dumps(ok.json())
     assert "https://ci.example/builder" in text and "abc123" in text and "prod" in text
+    # cosign's name "slsaprovenance" (v0.2) also finds tidegate's own v1 provenance (QA round trip).
+    assert run("verify-attestation", f"oci:{layout}:1", "--key", str(keypair.with_suffix(".pub")), "--type",
+               "slsaprovenance").code == 0
     missing = run("attest", f"oci:{layout}:1", "--key", str(keypair.with_suffix(".key")), "--provenance")
     assert missing.code == 2 and "--builder-id" in missing.err
 
