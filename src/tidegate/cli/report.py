@@ -42,9 +42,15 @@ def run(args: argparse.Namespace) -> int:
 
     with HistoryStore.open(args.store, must_exist=True) as store:
         target = args.target
+        if "@sha256:" in target:  # a pinned reference: the digest names the image
+            target = target.partition("@")[2]
         image = store.image(target)
         if image is None:
-            digest = store.current_digests().get(target)
+            current = store.current_digests()
+            repository, colon, tag = target.rpartition(":")
+            if target not in current and colon and "/" not in tag:
+                target = repository  # REPO:TAG → that repository's latest recorded image
+            digest = current.get(target)
             image = store.image(digest) if digest else None
         if image is None:
             raise UsageError(f"{target}: no recorded image with that digest or repository in the history store",
