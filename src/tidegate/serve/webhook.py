@@ -142,6 +142,10 @@ class ImageSite:
     """The container's name (for messages)."""
 
 
+class _RegistryBusy(Exception):
+    """One registry already holds its share of the assessment pool."""
+
+
 def _mentions_images(obj: object, depth: int = 0) -> bool:
     """True when `obj` holds a ``containers``/``initContainers``/``ephemeralContainers`` list anywhere (bounded)."""
     if depth > 12:
@@ -309,6 +313,9 @@ class Webhook:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, config.workers),
                                                            thread_name_prefix="tidegate-assess")
         self._inflight: dict[tuple[str, bool], concurrent.futures.Future[Verdict]] = {}
+        self._per_registry: dict[str, int] = {}
+        self._registry_of: dict[tuple[str, bool], str] = {}
+        self._registry_limit = max(1, config.workers // 2)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -417,6 +424,9 @@ class Webhook:
                 continue
             try:
                 future = self._submit(name, pin)
+            except _RegistryBusy as e:
+                outcomes[image] = ImageOutcome(image, error=str(e), reason="busy")
+                continue
             except RuntimeError as e:  # the pool is shut down: the server is stopping
                 outcomes[image] = ImageOutcome(image, error=f"webhook shutting down: {e}", reason="error")
                 continue
@@ -460,12 +470,21 @@ class Webhook:
     def _submit(self, name: ImageName, pin: bool) -> concurrent.futures.Future[Verdict]:
         """The in-flight assessment of (`name`, `pin`), started if there is none."""
         key = (name.canonical, pin)
+        registry = name.ref.registry or ""
         with self._lock:
             future = self._inflight.get(key)
             if future is not None:
                 return future
+            # One slow or black-holed registry must not take every worker (QA): assessments stuck on it keep
+            # running to fill the cache, so each registry gets at most half the pool.
+            busy = self._per_registry.get(registry, 0)
+            if busy >= self._registry_limit:
+                raise _RegistryBusy(f"registry {registry} already has {busy} assessments in flight (slow or "
+                                    "unreachable?); not judged, retry shortly")
             future = self._pool.submit(self._assess, name, pin)
             self._inflight[key] = future
+            self._per_registry[registry] = busy + 1
+            self._registry_of[key] = registry
         # Outside the lock: a future that is already done runs the callback right here.
         future.add_done_callback(lambda done: self._forget(key, done))
         return future
@@ -474,6 +493,12 @@ class Webhook:
         with self._lock:
             if self._inflight.get(key) is done:
                 del self._inflight[key]
+                registry = self._registry_of.pop(key, "")
+                left = self._per_registry.get(registry, 1) - 1
+                if left > 0:
+                    self._per_registry[registry] = left
+                else:
+                    self._per_registry.pop(registry, None)
 
     def _assess(self, name: ImageName, pin: bool) -> Verdict:
         """(worker thread) resolve the tag once, then reuse or make the verdict about that digest."""
