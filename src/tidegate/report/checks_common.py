@@ -14,14 +14,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from tidegate.checks.base import Rule
 from tidegate.model.finding import CheckFinding, Severity
-from tidegate.report.base import camel
+from tidegate.report.wire import LocationWire, SuppressionWire, Wire
 
 RULES_DOC = "https://tidegate.dev/docs/rules#"
 """Base of each rule's help link (docs/rules.md anchors)."""
@@ -60,21 +59,7 @@ def check_table(findings: Sequence[CheckFinding], *, color: bool, layer_steps: b
     return table
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=camel, populate_by_name=True)
-
-
-class CheckLocationWire(_Wire):
-    """A file inside the image: path, layer, step, and whether the squashed view still shows it."""
-
-    path: str
-    layer_index: int
-    diff_id: str
-    created_by: str | None
-    visible: bool
-
-
-class CheckSourceWire(_Wire):
+class CheckSourceWire(Wire):
     """A place in a source file."""
 
     path: str
@@ -83,16 +68,7 @@ class CheckSourceWire(_Wire):
     column: int
 
 
-class CheckSuppressionWire(_Wire):
-    """Why a finding does not count."""
-
-    kind: str
-    reason: str
-    source: str
-    expires: str
-
-
-class CheckWire(_Wire):
+class CheckWire(Wire):
     """One secret or misconfiguration finding on the wire (tidegate scan and lint JSON)."""
 
     rule_id: str
@@ -102,26 +78,21 @@ class CheckWire(_Wire):
     message: str
     target: str
     evidence: str
-    location: CheckLocationWire | None
+    location: LocationWire | None
     source: CheckSourceWire | None
-    suppression: CheckSuppressionWire | None
+    suppression: SuppressionWire | None
 
     @classmethod
     def of(cls, f: CheckFinding) -> CheckWire:
         """The wire form of `f`."""
-        loc = f.location
         src = f.source
-        sup = f.suppression
         return cls(
             rule_id=f.rule_id, category=f.category, severity=f.severity.value, title=f.title, message=f.message,
             target=f.target, evidence=f.evidence,
-            location=None if loc is None else CheckLocationWire(path=loc.path, layer_index=loc.layer_index,
-                                                                diff_id=loc.diff_id, created_by=loc.created_by,
-                                                                visible=loc.visible),
+            location=None if f.location is None else LocationWire.of(f.location),
             source=None if src is None else CheckSourceWire(path=src.path, line=src.line, end_line=src.end_line,
                                                             column=src.column),
-            suppression=None if sup is None else CheckSuppressionWire(kind=sup.kind, reason=sup.reason,
-                                                                      source=sup.source, expires=sup.expires))
+            suppression=SuppressionWire.of(f.suppression))
 
 
 def sarif_rule(rule: Rule | None, f: CheckFinding) -> dict[str, Any]:

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from tidegate.model.distro import Distro
 from tidegate.model.finding import Unknown
-from tidegate.model.location import Location
 from tidegate.model.package import (
     ApkEntry,
     DpkgEntry,
@@ -26,86 +22,22 @@ from tidegate.model.package import (
     PythonDist,
     RpmEntry,
 )
-from tidegate.model.sbom import ImageInfo, LayerInfo, Sbom
+from tidegate.model.sbom import Sbom
 from tidegate.report.base import (
     TOOL_NAME,
     Format,
-    camel,
     metadata_type,
     sorted_packages,
     tool_version,
     validate_document,
 )
+from tidegate.report.wire import DistroWire, ImageWire, LocationWire, ToolWire, Wire
 
 SCHEMA_VERSION = "1"
 """Bumped on any incompatible change to the JSON schema (adding optional fields is compatible)."""
 
 
-class _Wire(BaseModel):
-    """Base of every wire model: frozen, unknown keys rejected, camelCase on the wire."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=camel, populate_by_name=True)
-
-
-class _Platform(_Wire):
-    """Wire form of ``image.platform`` (docs/json-format.md)."""
-
-    os: str
-    architecture: str
-    variant: str | None
-
-
-class _Layer(_Wire):
-    """Wire form of ``image.layers[]`` (docs/json-format.md)."""
-
-    index: int
-    digest: str | None
-    diff_id: str
-    media_type: str
-    size: int
-    created_by: str | None
-
-
-class _Image(_Wire):
-    """Wire form of ``image`` (docs/json-format.md)."""
-
-    reference: str
-    transport: str
-    name: str | None
-    tag: str | None
-    manifest_digest: str | None
-    index_digest: str | None
-    config_digest: str
-    media_type: str
-    platform: _Platform
-    layers: list[_Layer]
-    repo_tags: list[str]
-    user: str
-    labels: dict[str, str]
-
-
-class _Distro(_Wire):
-    """Wire form of ``distro`` (docs/json-format.md)."""
-
-    id: str
-    version_id: str
-    codename: str
-    pretty_name: str
-    id_like: list[str]
-    path: str
-
-
-class _Location(_Wire):
-    """Wire form of ``packages[].locations[]`` and ``unknowns[].location`` (docs/json-format.md)."""
-
-    path: str
-    layer_index: int
-    diff_id: str
-    created_by: str | None
-    visible: bool
-
-
-class _DpkgMeta(_Wire):
+class _DpkgMeta(Wire):
     """Wire form of metadata of type ``dpkg-entry`` (docs/json-format.md)."""
 
     package: str
@@ -117,7 +49,7 @@ class _DpkgMeta(_Wire):
     installed_size_kib: int | None
 
 
-class _ApkMeta(_Wire):
+class _ApkMeta(Wire):
     """Wire form of metadata of type ``apk-entry`` (docs/json-format.md)."""
 
     package: str
@@ -128,7 +60,7 @@ class _ApkMeta(_Wire):
     license: str
 
 
-class _RpmMeta(_Wire):
+class _RpmMeta(Wire):
     """Wire form of metadata of type ``rpm-entry`` (docs/json-format.md)."""
 
     name: str
@@ -140,7 +72,7 @@ class _RpmMeta(_Wire):
     license: str
 
 
-class _PythonMeta(_Wire):
+class _PythonMeta(Wire):
     """Wire form of metadata of type ``python-dist`` (docs/json-format.md)."""
 
     name: str
@@ -150,7 +82,7 @@ class _PythonMeta(_Wire):
     license: str
 
 
-class _NpmMeta(_Wire):
+class _NpmMeta(Wire):
     """Wire form of metadata of type ``npm-package`` (docs/json-format.md)."""
 
     name: str
@@ -159,14 +91,14 @@ class _NpmMeta(_Wire):
     license: str
 
 
-class _BuildSetting(_Wire):
+class _BuildSetting(Wire):
     """Wire form of one Go ``build`` line (docs/json-format.md)."""
 
     key: str
     value: str
 
 
-class _GoMeta(_Wire):
+class _GoMeta(Wire):
     """Wire form of metadata of type ``go-module`` (docs/json-format.md)."""
 
     module_path: str
@@ -183,7 +115,7 @@ class _GoMeta(_Wire):
 _Metadata = _DpkgMeta | _ApkMeta | _RpmMeta | _PythonMeta | _NpmMeta | _GoMeta
 
 
-class _Package(_Wire):
+class _Package(Wire):
     """Wire form of ``packages[]`` (docs/json-format.md)."""
 
     id: str
@@ -193,39 +125,32 @@ class _Package(_Wire):
     purl: str
     cataloger: str
     licenses: list[str]
-    locations: list[_Location]
+    locations: list[LocationWire]
     metadata_type: str | None
     metadata: _Metadata | None
 
 
-class _Unknown(_Wire):
+class _Unknown(Wire):
     """Wire form of ``unknowns[]`` (docs/json-format.md)."""
 
     source: str
     reason: str
-    location: _Location | None
+    location: LocationWire | None
 
 
-class _Tool(_Wire):
-    """Wire form of ``tool`` (docs/json-format.md)."""
-
-    name: str
-    version: str
-
-
-class _Document(_Wire):
+class _Document(Wire):
     """Wire form of the whole document (docs/json-format.md)."""
 
     schema_version: str
-    image: _Image
-    distro: _Distro | None
+    image: ImageWire
+    distro: DistroWire | None
     packages: list[_Package]
     unknowns: list[_Unknown]
-    tool: _Tool
+    tool: ToolWire
     created: str
 
 
-_META_MODELS: dict[type, type[_Wire]] = {
+_META_MODELS: dict[type, type[Wire]] = {
     DpkgEntry: _DpkgMeta,
     ApkEntry: _ApkMeta,
     RpmEntry: _RpmMeta,
@@ -233,58 +158,6 @@ _META_MODELS: dict[type, type[_Wire]] = {
     NpmPackage: _NpmMeta,
     GoModule: _GoMeta,
 }
-
-
-def _layer(layer: LayerInfo) -> _Layer:
-    return _Layer(
-        index=layer.index,
-        digest=layer.layer_digest,
-        diff_id=layer.diff_id,
-        media_type=layer.media_type,
-        size=layer.size,
-        created_by=layer.created_by,
-    )
-
-
-def _image(img: ImageInfo) -> _Image:
-    return _Image(
-        reference=img.reference,
-        transport=img.transport,
-        name=img.name,
-        tag=img.tag,
-        manifest_digest=img.manifest_digest,
-        index_digest=img.index_digest,
-        config_digest=img.config_digest,
-        media_type=img.manifest_media_type,
-        platform=_Platform(os=img.os, architecture=img.architecture, variant=img.variant),
-        layers=[_layer(layer) for layer in img.layers],
-        repo_tags=list(img.repo_tags),
-        user=img.user,
-        labels=dict(sorted(img.labels)),
-    )
-
-
-def _distro(d: Distro | None) -> _Distro | None:
-    if d is None:
-        return None
-    return _Distro(
-        id=d.id,
-        version_id=d.version_id,
-        codename=d.codename,
-        pretty_name=d.pretty_name,
-        id_like=list(d.id_like),
-        path=d.path,
-    )
-
-
-def _location(loc: Location) -> _Location:
-    return _Location(
-        path=loc.path,
-        layer_index=loc.layer_index,
-        diff_id=loc.diff_id,
-        created_by=loc.created_by,
-        visible=loc.visible,
-    )
 
 
 def _metadata(meta: PackageMetadata | None) -> _Metadata | None:
@@ -307,7 +180,7 @@ def _package(pkg: Package) -> _Package:
         purl=pkg.purl,
         cataloger=pkg.cataloger,
         licenses=list(pkg.licenses),
-        locations=[_location(loc) for loc in pkg.locations],
+        locations=[LocationWire.of(loc) for loc in pkg.locations],
         metadata_type=metadata_type(pkg.metadata),
         metadata=_metadata(pkg.metadata),
     )
@@ -317,7 +190,7 @@ def _unknown(unk: Unknown) -> _Unknown:
     return _Unknown(
         source=unk.source,
         reason=unk.reason,
-        location=None if unk.location is None else _location(unk.location),
+        location=None if unk.location is None else LocationWire.of(unk.location),
     )
 
 
@@ -325,8 +198,8 @@ def _to_wire(sbom: Sbom) -> _Document:
     """The one domain → wire conversion."""
     return _Document(
         schema_version=SCHEMA_VERSION,
-        image=_image(sbom.image),
-        distro=_distro(sbom.distro),
+        image=ImageWire.of(sbom.image),
+        distro=DistroWire.of(sbom.distro),
         packages=[_package(p) for p in sorted_packages(sbom)],
         unknowns=[
             _unknown(u)
@@ -335,7 +208,7 @@ def _to_wire(sbom: Sbom) -> _Document:
                 key=lambda u: (u.location.path if u.location else "", u.source, u.reason),
             )
         ],
-        tool=_Tool(name=TOOL_NAME, version=tool_version(sbom)),
+        tool=ToolWire(name=TOOL_NAME, version=tool_version(sbom)),
         created=sbom.created,
     )
 

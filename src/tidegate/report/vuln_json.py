@@ -12,77 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from tidegate.model.finding import CvssScore, MatchDetails, Suppression, Unknown, VulnFinding
-from tidegate.model.location import Location
+from tidegate.model.finding import CvssScore, MatchDetails, Unknown, VulnFinding
 from tidegate.model.report import DbInfo, VulnReport
-from tidegate.model.sbom import Sbom
-from tidegate.report.base import TOOL_NAME, camel, tool_version, validate_document
+from tidegate.report.base import TOOL_NAME, tool_version, validate_document
 from tidegate.report.checks_common import CheckWire
 from tidegate.report.scan_base import SEVERITIES_ASCENDING, ScanFormat, sorted_findings
+from tidegate.report.wire import DistroWire, ImageWire, LocationWire, SuppressionWire, ToolWire, Wire
 
 SCHEMA_VERSION = "1"
 """Bumped on any incompatible change to the scan JSON schema (adding optional fields is compatible)."""
 
 
-class _Wire(BaseModel):
-    """Base of every wire model: frozen, unknown keys rejected, camelCase on the wire."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=camel, populate_by_name=True)
-
-
-class _Tool(_Wire):
-    """Wire form of ``tool``."""
-
-    name: str
-    version: str
-
-
-class _Platform(_Wire):
-    """Wire form of ``image.platform``."""
-
-    os: str
-    architecture: str
-    variant: str | None
-
-
-class _ImageLayer(_Wire):
-    """Wire form of ``image.layers[]``."""
-
-    index: int
-    digest: str | None
-    diff_id: str
-    media_type: str
-    size: int
-    created_by: str | None
-
-
-class _Image(_Wire):
-    """Wire form of ``image``."""
-
-    reference: str
-    transport: str
-    name: str | None
-    tag: str | None
-    manifest_digest: str | None
-    index_digest: str | None
-    config_digest: str
-    media_type: str
-    platform: _Platform
-    layers: list[_ImageLayer]
-
-
-class _Distro(_Wire):
-    """Wire form of ``distro``."""
-
-    id: str
-    version_id: str
-    codename: str
-    pretty_name: str
-
-
-class _Db(_Wire):
+class _Db(Wire):
     """Wire form of ``db``."""
 
     path: str
@@ -92,7 +33,7 @@ class _Db(_Wire):
     advisories: int
 
 
-class _Summary(_Wire):
+class _Summary(Wire):
     """Wire form of ``summary``: active findings per severity, plus the suppressed count."""
 
     total: int
@@ -102,7 +43,7 @@ class _Summary(_Wire):
     misconfigurations: int
 
 
-class _Package(_Wire):
+class _Package(Wire):
     """Wire form of ``results[].package``."""
 
     id: str
@@ -112,7 +53,7 @@ class _Package(_Wire):
     purl: str
 
 
-class _Cvss(_Wire):
+class _Cvss(Wire):
     """Wire form of ``results[].cvss[]``."""
 
     version: str
@@ -122,7 +63,7 @@ class _Cvss(_Wire):
     source: str
 
 
-class _Match(_Wire):
+class _Match(Wire):
     """Wire form of ``results[].match``."""
 
     matcher: str
@@ -133,7 +74,7 @@ class _Match(_Wire):
     constraint: str
 
 
-class _Layer(_Wire):
+class _Layer(Wire):
     """Wire form of ``results[].layer``: the layer that brought the package in."""
 
     index: int
@@ -141,26 +82,7 @@ class _Layer(_Wire):
     created_by: str | None
 
 
-class _Location(_Wire):
-    """Wire form of ``results[].locations[]`` and ``unknowns[].location``."""
-
-    path: str
-    layer_index: int
-    diff_id: str
-    created_by: str | None
-    visible: bool
-
-
-class _Suppression(_Wire):
-    """Wire form of ``suppressed[].suppression``."""
-
-    kind: str
-    reason: str
-    source: str
-    expires: str
-
-
-class _Finding(_Wire):
+class _Finding(Wire):
     """Wire form of ``results[]`` and ``suppressed[]``."""
 
     id: str
@@ -180,33 +102,33 @@ class _Finding(_Wire):
     modified: str
     match: _Match | None
     layer: _Layer | None
-    locations: list[_Location]
-    suppression: _Suppression | None
+    locations: list[LocationWire]
+    suppression: SuppressionWire | None
 
 
-class _Unknown(_Wire):
+class _Unknown(Wire):
     """Wire form of ``unknowns[]``."""
 
     source: str
     reason: str
-    location: _Location | None
+    location: LocationWire | None
 
 
-class _Verdict(_Wire):
+class _Verdict(Wire):
     """Wire form of ``verdict``."""
 
     fail_on: str | None
     failed: bool
 
 
-class _Document(_Wire):
+class _Document(Wire):
     """Wire form of the whole document."""
 
     schema_version: str
-    tool: _Tool
+    tool: ToolWire
     created: str
-    image: _Image
-    distro: _Distro | None
+    image: ImageWire
+    distro: DistroWire | None
     db: _Db | None
     summary: _Summary
     scanners: list[str]
@@ -219,39 +141,6 @@ class _Document(_Wire):
     verdict: _Verdict
 
 
-def _image(sbom: Sbom) -> _Image:
-    img = sbom.image
-    return _Image(
-        reference=img.reference,
-        transport=img.transport,
-        name=img.name,
-        tag=img.tag,
-        manifest_digest=img.manifest_digest,
-        index_digest=img.index_digest,
-        config_digest=img.config_digest,
-        media_type=img.manifest_media_type,
-        platform=_Platform(os=img.os, architecture=img.architecture, variant=img.variant),
-        layers=[
-            _ImageLayer(
-                index=la.index,
-                digest=la.layer_digest,
-                diff_id=la.diff_id,
-                media_type=la.media_type,
-                size=la.size,
-                created_by=la.created_by,
-            )
-            for la in img.layers
-        ],
-    )
-
-
-def _distro(sbom: Sbom) -> _Distro | None:
-    d = sbom.distro
-    if d is None:
-        return None
-    return _Distro(id=d.id, version_id=d.version_id, codename=d.codename, pretty_name=d.pretty_name)
-
-
 def _db(db: DbInfo | None) -> _Db | None:
     if db is None:
         return None
@@ -261,16 +150,6 @@ def _db(db: DbInfo | None) -> _Db | None:
         sources=sorted(db.sources),
         schema_version=db.schema_version,
         advisories=db.advisories,
-    )
-
-
-def _location(loc: Location) -> _Location:
-    return _Location(
-        path=loc.path,
-        layer_index=loc.layer_index,
-        diff_id=loc.diff_id,
-        created_by=loc.created_by,
-        visible=loc.visible,
     )
 
 
@@ -291,12 +170,6 @@ def _match(m: MatchDetails | None) -> _Match | None:
         indirect=m.indirect,
         constraint=m.constraint,
     )
-
-
-def _suppression(s: Suppression | None) -> _Suppression | None:
-    if s is None:
-        return None
-    return _Suppression(kind=s.kind, reason=s.reason, source=s.source, expires=s.expires)
 
 
 def _finding(f: VulnFinding) -> _Finding:
@@ -324,14 +197,14 @@ def _finding(f: VulnFinding) -> _Finding:
         layer=None
         if primary is None
         else _Layer(index=primary.layer_index, diff_id=primary.diff_id, created_by=primary.created_by),
-        locations=[_location(loc) for loc in f.locations],
-        suppression=_suppression(f.suppression),
+        locations=[LocationWire.of(loc) for loc in f.locations],
+        suppression=SuppressionWire.of(f.suppression),
     )
 
 
 def _unknown(u: Unknown) -> _Unknown:
     return _Unknown(
-        source=u.source, reason=u.reason, location=None if u.location is None else _location(u.location)
+        source=u.source, reason=u.reason, location=None if u.location is None else LocationWire.of(u.location)
     )
 
 
@@ -340,10 +213,10 @@ def _to_wire(report: VulnReport) -> _Document:
     counts = report.counts()
     return _Document(
         schema_version=SCHEMA_VERSION,
-        tool=_Tool(name=TOOL_NAME, version=tool_version(report.sbom)),
+        tool=ToolWire(name=TOOL_NAME, version=tool_version(report.sbom)),
         created=report.sbom.created,
-        image=_image(report.sbom),
-        distro=_distro(report.sbom),
+        image=ImageWire.of(report.sbom.image),
+        distro=DistroWire.of(report.sbom.distro),
         db=_db(report.db),
         summary=_Summary(
             total=sum(counts.values()),
